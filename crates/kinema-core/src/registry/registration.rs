@@ -1,0 +1,63 @@
+//! The registration records collected by `inventory`, and look-up by kind and name.
+
+use std::any::Any;
+
+use serde_json::Value;
+
+use super::build::{build_typed, BuildSite, Built};
+use super::{BuildError, Component, Kind};
+
+/// The typed build function of one component, stored type-erased in a [`Registration`].
+pub struct Factory<K: Kind> {
+    pub(crate) build: fn(Value, &BuildSite<'_>, &K::Context, &'static str) -> Result<Built<K::Output>, BuildError>,
+}
+
+impl<K: Kind> Factory<K> {
+    /// The factory of component `C`.
+    pub const fn of<C: Component<K>>() -> Self {
+        Factory { build: build_typed::<K, C> }
+    }
+}
+
+/// One registered component: what `register!` submits.
+pub struct Registration {
+    /// The kind's name (`Kind::NAME`).
+    pub kind: &'static str,
+    /// The name used as `type` in configs.
+    pub name: &'static str,
+    /// The Rust module that registered it.
+    pub module: &'static str,
+    /// The JSON schema of its config (fields, types, defaults, docs).
+    pub schema: fn() -> schemars::Schema,
+    factory: &'static (dyn Any + Send + Sync),
+}
+
+impl Registration {
+    /// Used by [`register!`](crate::register).
+    pub const fn new<K: Kind, C: Component<K>>(name: &'static str, module: &'static str, factory: &'static Factory<K>) -> Self {
+        Registration { kind: K::NAME, name, module, schema: schema_of::<C::Config>, factory }
+    }
+
+    /// The typed factory, if this registration belongs to kind `K`.
+    pub(crate) fn factory<K: Kind>(&self) -> Option<&'static Factory<K>> {
+        self.factory.downcast_ref::<Factory<K>>()
+    }
+}
+
+fn schema_of<T: schemars::JsonSchema>() -> schemars::Schema {
+    schemars::SchemaGenerator::default().into_root_schema_for::<T>()
+}
+
+inventory::collect!(Registration);
+
+/// Every registration in the program, sorted by kind and name.
+pub fn entries() -> Vec<&'static Registration> {
+    let mut all: Vec<&'static Registration> = inventory::iter::<Registration>.into_iter().collect();
+    all.sort_by(|a, b| (a.kind, a.name, a.module).cmp(&(b.kind, b.name, b.module)));
+    all
+}
+
+/// The registrations of kind `K`, sorted by name.
+pub fn entries_of<K: Kind>() -> Vec<&'static Registration> {
+    entries().into_iter().filter(|r| r.kind == K::NAME && r.factory::<K>().is_some()).collect()
+}

@@ -1,0 +1,1 @@
+//! The runner: loops, hooks, optimizers, LR schedules, checkpoints, metrics, logging.

@@ -1,0 +1,1 @@
+//! Model building blocks and kinds: CLIP (ViT and text transformer), recognizers, losses.

@@ -1,0 +1,1 @@
+//! The one place that links every plugin crate into binaries and tests.

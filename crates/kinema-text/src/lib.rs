@@ -1,0 +1,1 @@
+//! OpenAI CLIP's BPE tokenizer (ids identical to clip.tokenize).

@@ -1,0 +1,1 @@
+//! ActionCLIP on Kinema: video-text matching on CLIP, zero-shot recognition.

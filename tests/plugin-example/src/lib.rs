@@ -1,0 +1,1 @@
+//! An out-of-core plugin crate: registers a transform and a hook without touching core.

@@ -1,0 +1,1 @@
+//! Shared helpers of the Kinema command-line tools.
