@@ -145,8 +145,11 @@ pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str>
     let limit = (name.chars().count() / 3).max(2);
     candidates
         .iter()
-        .map(|c| (strsim::levenshtein(&lower, &c.to_lowercase()), *c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|c| {
+            let lc = c.to_lowercase();
+            (strsim::levenshtein(&lower, &lc), strsim::jaro_winkler(&lower, &lc), *c)
+        })
+        .filter(|(d, jw, _)| *d <= limit || *jw >= 0.88)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(_, _, c)| c)
 }
