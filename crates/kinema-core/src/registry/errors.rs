@@ -149,7 +149,7 @@ pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str>
             let lc = c.to_lowercase();
             (strsim::levenshtein(&lower, &lc), strsim::jaro_winkler(&lower, &lc), *c)
         })
-        .filter(|(d, jw, _)| *d <= limit || *jw >= 0.88)
+        .filter(|(d, jw, _)| *d <= limit || *jw >= 0.8)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(_, _, c)| c)
 }
