@@ -1,0 +1,122 @@
+//! The contract between models and the engine.
+//!
+//! The engine builds the model from the config's `model` table
+//! (`registry::build::<RecognizerKind>`), moves batches to the model's device, and calls
+//! [`Recognizer::loss`] in training and [`Recognizer::predict`] in validation and test.
+//! Parameter names in the model's `VarStore` are the PyTorch `state_dict` keys
+//! (`clip.visual.conv1.weight`), so checkpoints load without renaming.
+
+use kinema_core::Kind;
+use tch::{nn, Device, Tensor};
+
+/// What every model build function receives.
+#[derive(Debug, Clone)]
+pub struct ModelContext {
+    /// Where the parameters live.
+    pub device: Device,
+    /// The run's seed (random initialisation is seeded by the engine before building).
+    pub seed: u64,
+}
+
+/// The registry kind of whole models (MMAction2's recognizers: `ActionClip`, ...).
+pub struct RecognizerKind;
+
+impl Kind for RecognizerKind {
+    const NAME: &'static str = "model";
+    type Context = ModelContext;
+    type Output = dyn Recognizer;
+}
+
+/// One batch as the model sees it.
+#[derive(Debug)]
+pub struct ModelBatch {
+    /// Raw frames as collated by the loader, uint8, `[B, N, 3, H, W]` for `NCHW` pipelines
+    /// (N = views x frames) or `[B, V, 3, T, H, W]` for `NCTHW`; on the model's device.
+    pub inputs: Tensor,
+    /// Ground-truth class per sample, int64 `[B]` (-1 when unknown); on the model's device.
+    pub labels: Tensor,
+    /// The dataset index of each sample (seeds per-sample random choices).
+    pub indices: Vec<usize>,
+    /// The epoch (seeds per-sample random choices).
+    pub epoch: u64,
+}
+
+/// Named scalar losses; the engine sums every entry whose name contains `loss`
+/// (MMEngine's `parse_losses`) and logs each one.
+pub type LossOutput = Vec<(String, Tensor)>;
+
+/// Cross-process feature exchange for losses that need the global batch (contrastive
+/// losses). Single-process runs use [`LocalGather`].
+pub trait FeatureGather: Send + Sync {
+    /// Concatenates `t` from every rank along dim 0, in rank order. The gradient that flows
+    /// back is this rank's slice only (MMAction2's `GatherLayer` semantics).
+    fn all_gather_with_grad(&self, t: &Tensor) -> Result<Tensor, ModelError>;
+    /// The number of processes.
+    fn world_size(&self) -> usize;
+    /// This process's rank.
+    fn rank(&self) -> usize;
+}
+
+/// The single-process [`FeatureGather`]: the identity.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalGather;
+
+impl FeatureGather for LocalGather {
+    fn all_gather_with_grad(&self, t: &Tensor) -> Result<Tensor, ModelError> {
+        Ok(t.shallow_clone())
+    }
+    fn world_size(&self) -> usize {
+        1
+    }
+    fn rank(&self) -> usize {
+        0
+    }
+}
+
+/// Everything a training step may need besides the batch.
+pub struct StepEnv<'a> {
+    /// The run's seed, for per-sample random choices (with the batch's indices and epoch).
+    pub seed: u64,
+    /// Feature exchange across ranks.
+    pub gather: &'a dyn FeatureGather,
+}
+
+/// A model the engine can train and evaluate.
+pub trait Recognizer: Send {
+    /// The parameters, named like the PyTorch `state_dict`.
+    fn var_store(&self) -> &nn::VarStore;
+    /// Mutable access to the parameters (loading checkpoints, moving devices).
+    fn var_store_mut(&mut self) -> &mut nn::VarStore;
+    /// Switches dropout and similar layers between training and evaluation behaviour.
+    fn set_training(&mut self, training: bool);
+    /// The training losses of a batch (`mode='loss'`).
+    fn loss(&mut self, batch: &ModelBatch, env: &StepEnv<'_>) -> Result<LossOutput, ModelError>;
+    /// Class scores `[B, C]` for a batch (`mode='predict'`), views already averaged.
+    fn predict(&mut self, batch: &ModelBatch) -> Result<Tensor, ModelError>;
+    /// Raw features of a batch (`mode='tensor'`).
+    fn features(&mut self, batch: &ModelBatch) -> Result<Tensor, ModelError>;
+}
+
+/// Errors of model building and running.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// An input had the wrong shape or type; says which and what was expected.
+    #[error("{module}: {message}")]
+    Input {
+        /// The module path (`adapter`, `clip.visual`).
+        module: String,
+        /// What was wrong and expected.
+        message: String,
+    },
+    /// A libtorch operation failed.
+    #[error("{module}: libtorch error: {source}")]
+    Torch {
+        /// The module path.
+        module: String,
+        /// The error.
+        source: tch::TchError,
+    },
+    /// Anything else, with its explanation.
+    #[error("{0}")]
+    Other(String),
+}
