@@ -1,1 +1,38 @@
-//! Shared helpers of the Kinema command-line tools.
+//! Shared pieces of Kinema's command-line tools: the `--cfg-options` argument, config
+//! loading, logging set-up and error reporting, so every tool behaves the same way.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use kinema_core::Config;
+
+/// The `--cfg-options key=value ...` argument of MMEngine's tools.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CfgOptions {
+    /// Override config values: `key=value` pairs, dotted keys, numeric parts index lists
+    /// (`train_pipeline.1.num_clips=16`); values parse as int, float, bool, None, lists
+    /// `[a,b]`/`a,b`, tuples `(a,b)`, else strings.
+    #[arg(long = "cfg-options", value_name = "KEY=VALUE", num_args = 1.., action = clap::ArgAction::Append)]
+    pub cfg_options: Vec<String>,
+}
+
+impl CfgOptions {
+    /// Loads `path`, applies the overrides and resolves `${}` references.
+    pub fn load(&self, path: &Path) -> Result<Config, kinema_core::ConfigError> {
+        Config::load(path, &self.cfg_options)
+    }
+}
+
+/// Runs a tool's body, printing the error chain and exiting with status 1 on failure.
+pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

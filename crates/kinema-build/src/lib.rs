@@ -47,14 +47,12 @@ pub fn installed_version(dir: &Path) -> Result<String, String> {
         return Err(format!("{} has no __version__ line", version_py.display()));
     }
     let build_version = dir.join("build-version");
-    std::fs::read_to_string(&build_version)
-        .map(|s| s.trim().to_string())
-        .map_err(|_| {
-            format!(
-                "cannot tell the libtorch version at {}: neither version.py nor build-version exists; {SETUP_HINT}",
-                dir.display()
-            )
-        })
+    std::fs::read_to_string(&build_version).map(|s| s.trim().to_string()).map_err(|_| {
+        format!(
+            "cannot tell the libtorch version at {}: neither version.py nor build-version exists; {SETUP_HINT}",
+            dir.display()
+        )
+    })
 }
 
 /// Fails unless `version` is 2.13.0 (any local suffix such as `+cu130` or `+cpu`).
@@ -63,19 +61,14 @@ pub fn check_version(version: &str) -> Result<(), String> {
     if base == REQUIRED_TORCH_VERSION {
         Ok(())
     } else {
-        Err(format!(
-            "libtorch {version} found, but tch 0.26 needs exactly {REQUIRED_TORCH_VERSION}; {SETUP_HINT}"
-        ))
+        Err(format!("libtorch {version} found, but tch 0.26 needs exactly {REQUIRED_TORCH_VERSION}; {SETUP_HINT}"))
     }
 }
 
 /// True when the PyPI wheel's CUDA libraries are installed beside torch
 /// (`site-packages/nvidia/cublas`), i.e. `libtorch_cuda.so` can actually be loaded.
 pub fn has_cuda_runtime(libtorch: &Path) -> bool {
-    libtorch
-        .parent()
-        .map(|site| site.join("nvidia").join("cublas").is_dir())
-        .unwrap_or(false)
+    libtorch.parent().map(|site| site.join("nvidia").join("cublas").is_dir()).unwrap_or(false)
 }
 
 /// Everything a package that links libtorch needs in its `build.rs`: version check,

@@ -59,7 +59,12 @@ fn builds_by_type_and_fills_defaults() {
     let built = build_at::<ShapeKind>(&c, "model", &1.5).unwrap();
     assert_eq!(built.component.area(), 9.0);
     assert_eq!(built.resolved_config(), serde_json::json!({"type": "Square", "side": 2.0, "copies": 1}));
-    let alias = build::<ShapeKind>(&serde_json::json!({"type": "Block", "side": 1.0}), &BuildSite::detached(Default::default()), &1.0).unwrap();
+    let alias = build::<ShapeKind>(
+        &serde_json::json!({"type": "Block", "side": 1.0}),
+        &BuildSite::detached(Default::default()),
+        &1.0,
+    )
+    .unwrap();
     assert_eq!(alias.type_name, "Block");
 }
 
@@ -105,7 +110,10 @@ fn error_wrong_type() {
 
 #[test]
 fn error_missing_section_and_component_failure() {
-    assert_eq!(err("[model]\n"), "shapes.toml: `model.head`: missing; expected a table with a `type` key naming a shape");
+    assert_eq!(
+        err("[model]\n"),
+        "shapes.toml: `model.head`: missing; expected a table with a `type` key naming a shape"
+    );
     assert_eq!(
         err("[model.head]\ntype = \"Square\"\nside = -1.0\n"),
         "shapes.toml: `model.head`: cannot build shape Square: side must be >= 0"

@@ -67,7 +67,8 @@ pub(crate) fn load_with_bases(path: &Path, chain: &mut Vec<PathBuf>) -> Result<L
         }
         origins.extend(loaded.origins);
     }
-    let mut ctx = MergeCtx { child_source: &source, origins: &mut origins, allow_list_keys: false, fallback_source: &source };
+    let mut ctx =
+        MergeCtx { child_source: &source, origins: &mut origins, allow_list_keys: false, fallback_source: &source };
     merge_tables(&mut merged, table, &KeyPath::root(), &mut ctx)?;
     chain.pop();
     Ok(Loaded { table: merged, origins })
@@ -75,10 +76,8 @@ pub(crate) fn load_with_bases(path: &Path, chain: &mut Vec<PathBuf>) -> Result<L
 
 /// Parses TOML text into a JSON-like table (datetimes become strings).
 pub(crate) fn parse_toml(text: &str, file: &Path) -> Result<Map<String, Value>, ConfigError> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
-        file: file.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
-    })?;
+    let table: toml::Table = toml::from_str(text)
+        .map_err(|e| ConfigError::Parse { file: file.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
     match toml_to_json(toml::Value::Table(table)) {
         Value::Object(map) => Ok(map),
         _ => unreachable!("a TOML document is a table"),
@@ -89,9 +88,9 @@ fn toml_to_json(value: toml::Value) -> Value {
     match value {
         toml::Value::String(s) => Value::String(s),
         toml::Value::Integer(i) => Value::from(i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(f)
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::String(f.to_string())),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(f).map(Value::Number).unwrap_or_else(|| Value::String(f.to_string()))
+        }
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(items) => Value::Array(items.into_iter().map(toml_to_json).collect()),

@@ -50,9 +50,7 @@ fn merge_entry(
             match base.get_mut(&key) {
                 Some(existing) if !delete => match existing {
                     Value::Object(base_table) => merge_tables(base_table, child_table, key_path, ctx),
-                    Value::Array(list) if ctx.allow_list_keys => {
-                        merge_into_list(list, child_table, key_path, ctx)
-                    }
+                    Value::Array(list) if ctx.allow_list_keys => merge_into_list(list, child_table, key_path, ctx),
                     other => Err(ConfigError::TableOverNonTable {
                         source_of: ctx.child_source.clone(),
                         key: key_path.clone(),

@@ -63,7 +63,10 @@ impl Config {
         let file = name.into();
         let mut table = load::parse_toml(text, &file)?;
         if table.contains_key(BASE_KEY) {
-            return Err(ConfigError::BadBase { file, found: "a `_base_` key in text without a folder (load it from a file)" });
+            return Err(ConfigError::BadBase {
+                file,
+                found: "a `_base_` key in text without a folder (load it from a file)",
+            });
         }
         table.shift_remove(BASE_KEY);
         Ok(Self::from_value(Value::Object(table), Source::File(file)))

@@ -54,6 +54,7 @@ pub(crate) fn apply_overrides(
         }
         node.insert(parts[parts.len() - 1].to_string(), value);
     }
-    let mut ctx = MergeCtx { child_source: &Source::CommandLine, origins, allow_list_keys: true, fallback_source: fallback };
+    let mut ctx =
+        MergeCtx { child_source: &Source::CommandLine, origins, allow_list_keys: true, fallback_source: fallback };
     merge_tables(root, tree, &KeyPath::root(), &mut ctx)
 }

@@ -96,7 +96,13 @@ impl Resolver<'_> {
     }
 
     /// Resolves references anywhere inside `value`, which lives at `path`.
-    fn resolve_value(&mut self, root: &Value, value: Value, path: &KeyPath, stack: &mut Vec<KeyPath>) -> Result<Value, ConfigError> {
+    fn resolve_value(
+        &mut self,
+        root: &Value,
+        value: Value,
+        path: &KeyPath,
+        stack: &mut Vec<KeyPath>,
+    ) -> Result<Value, ConfigError> {
         match value {
             Value::String(s) => self.resolve_string(root, s, path, stack),
             Value::Object(map) => {
@@ -118,7 +124,13 @@ impl Resolver<'_> {
         }
     }
 
-    fn resolve_string(&mut self, root: &Value, s: String, path: &KeyPath, stack: &mut Vec<KeyPath>) -> Result<Value, ConfigError> {
+    fn resolve_string(
+        &mut self,
+        root: &Value,
+        s: String,
+        path: &KeyPath,
+        stack: &mut Vec<KeyPath>,
+    ) -> Result<Value, ConfigError> {
         let Some(pieces) = split_pieces(&s) else { return Ok(Value::String(s)) };
         if stack.contains(path) {
             let mut chain: Vec<String> = stack.iter().skip_while(|p| *p != path).map(|p| p.to_string()).collect();
@@ -160,10 +172,20 @@ impl Resolver<'_> {
         Ok(single.unwrap_or(Value::String(text)))
     }
 
-    fn lookup_target(&mut self, root: &Value, target: &str, path: &KeyPath, stack: &mut Vec<KeyPath>) -> Result<Value, ConfigError> {
+    fn lookup_target(
+        &mut self,
+        root: &Value,
+        target: &str,
+        path: &KeyPath,
+        stack: &mut Vec<KeyPath>,
+    ) -> Result<Value, ConfigError> {
         let target_path = KeyPath::parse(target);
         match get(root, &target_path) {
-            None => Err(ConfigError::MissingReference { source_of: self.source(path), key: path.clone(), target: target.to_string() }),
+            None => Err(ConfigError::MissingReference {
+                source_of: self.source(path),
+                key: path.clone(),
+                target: target.to_string(),
+            }),
             Some(v) => {
                 let v = v.clone();
                 self.resolve_value(root, v, &target_path, stack)

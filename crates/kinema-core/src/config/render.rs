@@ -9,12 +9,14 @@ use super::ConfigError;
 pub fn to_toml_string(value: &Value) -> Result<String, ConfigError> {
     let cleaned = drop_nulls(value.clone());
     let toml_value = json_to_toml(&cleaned).ok_or_else(|| ConfigError::Render("the root is not a table".into()))?;
-    toml::to_string_pretty(&toml_value).map_err(|e| ConfigError::Render(e.to_string()))
+    toml::to_string(&toml_value).map_err(|e| ConfigError::Render(e.to_string()))
 }
 
 fn drop_nulls(value: Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, drop_nulls(v))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, drop_nulls(v))).collect())
+        }
         Value::Array(items) => Value::Array(items.into_iter().filter(|v| !v.is_null()).map(drop_nulls).collect()),
         other => other,
     }
@@ -30,6 +32,8 @@ fn json_to_toml(value: &Value) -> Option<toml::Value> {
         },
         Value::String(s) => toml::Value::String(s.clone()),
         Value::Array(items) => toml::Value::Array(items.iter().filter_map(json_to_toml).collect()),
-        Value::Object(map) => toml::Value::Table(map.iter().filter_map(|(k, v)| Some((k.clone(), json_to_toml(v)?))).collect()),
+        Value::Object(map) => {
+            toml::Value::Table(map.iter().filter_map(|(k, v)| Some((k.clone(), json_to_toml(v)?))).collect())
+        }
     })
 }

@@ -101,10 +101,7 @@ fn strip_python_underscores(val: &str) -> Option<String> {
     let mut out = String::with_capacity(val.len());
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'_' {
-            let ok = i > 0
-                && i + 1 < bytes.len()
-                && bytes[i - 1].is_ascii_digit()
-                && bytes[i + 1].is_ascii_digit();
+            let ok = i > 0 && i + 1 < bytes.len() && bytes[i - 1].is_ascii_digit() && bytes[i + 1].is_ascii_digit();
             if !ok {
                 return None;
             }

@@ -99,7 +99,13 @@ pub(crate) fn build_typed<K: Kind, C: Component<K>>(
         let at = site.path().join_dotted(&err.path().to_string().replace('?', ""));
         let at = if err.path().to_string() == "." { site.path().clone() } else { at };
         let (path, problem) = describe_serde_problem(&err.inner().to_string(), &at);
-        BuildError::Field { source_of: site.source_of(&path), path, kind: K::NAME, type_name: name.to_string(), problem }
+        BuildError::Field {
+            source_of: site.source_of(&path),
+            path,
+            kind: K::NAME,
+            type_name: name.to_string(),
+            problem,
+        }
     })?;
     let component = C::build(&config, ctx, site).map_err(|err| {
         let mut message = err.to_string();
@@ -124,12 +130,22 @@ pub(crate) fn build_typed<K: Kind, C: Component<K>>(
 pub fn build<K: Kind>(value: &Value, site: &BuildSite<'_>, ctx: &K::Context) -> Result<Built<K::Output>, BuildError> {
     let path = site.path().clone();
     let Value::Object(table) = value else {
-        return Err(BuildError::NotATable { source_of: site.source_of(&path), path, kind: K::NAME, found: type_name(value) });
+        return Err(BuildError::NotATable {
+            source_of: site.source_of(&path),
+            path,
+            kind: K::NAME,
+            found: type_name(value),
+        });
     };
     let registered = entries_of::<K>();
     let known: Vec<&'static str> = dedup_names(&registered);
     let Some(Value::String(name)) = table.get("type") else {
-        return Err(BuildError::MissingType { source_of: site.source_of(&path.key("type")), path, kind: K::NAME, known });
+        return Err(BuildError::MissingType {
+            source_of: site.source_of(&path.key("type")),
+            path,
+            kind: K::NAME,
+            known,
+        });
     };
     let matches: Vec<_> = registered.iter().filter(|r| r.name == name).collect();
     let Some(first) = matches.first() else {
@@ -143,7 +159,11 @@ pub fn build<K: Kind>(value: &Value, site: &BuildSite<'_>, ctx: &K::Context) -> 
         });
     };
     if matches.len() > 1 {
-        return Err(BuildError::Duplicate { kind: K::NAME, name: name.clone(), modules: matches.iter().map(|r| r.module).collect() });
+        return Err(BuildError::Duplicate {
+            kind: K::NAME,
+            name: name.clone(),
+            modules: matches.iter().map(|r| r.module).collect(),
+        });
     }
     let factory = first.factory::<K>().expect("entries_of filters by kind");
     let mut rest = table.clone();
@@ -163,9 +183,15 @@ pub fn build_at<K: Kind>(config: &Config, key: &str, ctx: &K::Context) -> Result
 }
 
 /// Builds every table of the list `value` (a pipeline, a hook list).
-pub fn build_list<K: Kind>(value: &Value, site: &BuildSite<'_>, ctx: &K::Context) -> Result<Vec<Built<K::Output>>, BuildError> {
+pub fn build_list<K: Kind>(
+    value: &Value,
+    site: &BuildSite<'_>,
+    ctx: &K::Context,
+) -> Result<Vec<Built<K::Output>>, BuildError> {
     match value {
-        Value::Array(items) => items.iter().enumerate().map(|(i, item)| build::<K>(item, &site.index(i), ctx)).collect(),
+        Value::Array(items) => {
+            items.iter().enumerate().map(|(i, item)| build::<K>(item, &site.index(i), ctx)).collect()
+        }
         other => Err(BuildError::NotATable {
             source_of: site.source_of(site.path()),
             path: site.path().clone(),

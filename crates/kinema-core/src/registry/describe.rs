@@ -103,9 +103,13 @@ fn type_label(schema: &Value, defs: &Value) -> String {
         Some(Value::String(t)) => match t.as_str() {
             "array" => match schema.get("items") {
                 Some(items) if items.is_object() => format!("list of {}", type_label(items, defs)),
-                Some(Value::Array(tuple)) => format!("({})", tuple.iter().map(|i| type_label(i, defs)).collect::<Vec<_>>().join(", ")),
+                Some(Value::Array(tuple)) => {
+                    format!("({})", tuple.iter().map(|i| type_label(i, defs)).collect::<Vec<_>>().join(", "))
+                }
                 _ => match schema.get("prefixItems").and_then(Value::as_array) {
-                    Some(tuple) => format!("({})", tuple.iter().map(|i| type_label(i, defs)).collect::<Vec<_>>().join(", ")),
+                    Some(tuple) => {
+                        format!("({})", tuple.iter().map(|i| type_label(i, defs)).collect::<Vec<_>>().join(", "))
+                    }
                     None => "list".into(),
                 },
             },

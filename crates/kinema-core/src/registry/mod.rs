@@ -33,8 +33,7 @@ pub use registration::{entries, entries_of, Factory, Registration};
 macro_rules! register {
     ($kind:ty, $name:literal, $component:ty) => {
         const _: () = {
-            static FACTORY: $crate::registry::Factory<$kind> =
-                $crate::registry::Factory::<$kind>::of::<$component>();
+            static FACTORY: $crate::registry::Factory<$kind> = $crate::registry::Factory::<$kind>::of::<$component>();
             $crate::__inventory::submit! {
                 $crate::registry::Registration::new::<$kind, $component>($name, module_path!(), &FACTORY)
             }

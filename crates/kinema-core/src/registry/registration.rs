@@ -34,7 +34,11 @@ pub struct Registration {
 
 impl Registration {
     /// Used by [`register!`](crate::register).
-    pub const fn new<K: Kind, C: Component<K>>(name: &'static str, module: &'static str, factory: &'static Factory<K>) -> Self {
+    pub const fn new<K: Kind, C: Component<K>>(
+        name: &'static str,
+        module: &'static str,
+        factory: &'static Factory<K>,
+    ) -> Self {
         Registration { kind: K::NAME, name, module, schema: schema_of::<C::Config>, factory }
     }
 
