@@ -1,0 +1,31 @@
+# Kinema: `make demo` runs the main job, `make test` runs every test. Both first run the
+# idempotent set-up (Debian packages, PyTorch venv in ~/.cache/kinema, .cargo/config.toml).
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO ?= cargo
+
+.PHONY: setup build test lint fmt demo bench
+
+setup:
+	@tools/setup.sh
+
+build: setup
+	$(CARGO) build --workspace --all-targets
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: lint
+	$(CARGO) test --workspace
+
+fmt:
+	$(CARGO) fmt --all
+
+demo: setup
+	$(CARGO) build --release -p kinema-tools
+	tools/demo.sh
+
+bench: setup
+	$(CARGO) build --release -p kinema-tools
+	tools/bench.sh
