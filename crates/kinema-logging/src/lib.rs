@@ -1,0 +1,1 @@
+//! Run logs: log lines, log file, scalars.json, TensorBoard event files, progress bars, plots.

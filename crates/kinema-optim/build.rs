@@ -1,0 +1,3 @@
+fn main() {
+    kinema_build::link_libtorch();
+}

@@ -1,0 +1,1 @@
+//! Optimizers with saveable state, optimizer wrappers and MMEngine parameter schedulers.
