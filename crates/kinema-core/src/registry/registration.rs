@@ -7,9 +7,14 @@ use serde_json::Value;
 use super::build::{build_typed, BuildSite, Built};
 use super::{BuildError, Component, Kind};
 
+/// The signature of a typed build function: the config table (without `type`), where it
+/// is, the kind's context, and the registered name.
+pub(crate) type BuildFn<K> =
+    fn(Value, &BuildSite<'_>, &<K as Kind>::Context, &'static str) -> Result<Built<<K as Kind>::Output>, BuildError>;
+
 /// The typed build function of one component, stored type-erased in a [`Registration`].
 pub struct Factory<K: Kind> {
-    pub(crate) build: fn(Value, &BuildSite<'_>, &K::Context, &'static str) -> Result<Built<K::Output>, BuildError>,
+    pub(crate) build: BuildFn<K>,
 }
 
 impl<K: Kind> Factory<K> {
