@@ -1,5 +1,7 @@
 //! The shared MMEngine reference cases (made by mmengine 0.10.7) and our own error cases.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use kinema_core::config::parse_override_value;

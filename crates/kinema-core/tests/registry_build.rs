@@ -1,5 +1,7 @@
 //! Registering a toy kind and building it from TOML; error message snapshots.
 
+#![allow(clippy::unwrap_used)]
+
 use kinema_core::registry::{build, build_at, describe_all, BoxError, BuildSite};
 use kinema_core::{register, Component, Config, Kind};
 use schemars::JsonSchema;
