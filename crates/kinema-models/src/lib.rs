@@ -2,5 +2,19 @@
 //!
 //! * [`recognizer`]: the [`Recognizer`](recognizer::Recognizer) trait the engine trains and
 //!   evaluates, its registry kind, and the batch it consumes.
+//! * [`clip`]: OpenAI's CLIP (ViT image tower, causal text tower) with OpenAI's names,
+//!   hyper-parameters read from checkpoint shapes.
+//! * [`layers`]: generic blocks (fp32 LayerNorm, `in_proj` multi-head attention,
+//!   residual attention block, transformer stack) for any model.
+//! * [`data_preprocessor`]: MMAction2's `ActionDataPreprocessor` as a registered kind.
+//! * [`weights`]: named tensors, shapes, and (from kinema-torch) strict loading.
 
+pub mod clip;
+pub mod data_preprocessor;
+pub mod layers;
 pub mod recognizer;
+pub mod weights;
+
+pub use clip::{Clip, ClipArch};
+pub use data_preprocessor::{ActionDataPreprocessor, DataPreprocessor, DataPreprocessorKind};
+pub use recognizer::{ModelBatch, ModelContext, ModelError, Recognizer, RecognizerKind};

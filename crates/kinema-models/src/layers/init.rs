@@ -1,0 +1,74 @@
+//! Parameter creation with PyTorch's default initialisations, and the in-place
+//! re-initialisations models apply afterwards (normal, xavier, constant).
+//!
+//! Randomness comes from libtorch's global generator: seed it (`tch::manual_seed`)
+//! before building a model to make initialisation reproducible.
+
+use tch::nn::{self, Init};
+use tch::{Kind, Tensor};
+
+/// Creating or re-initialising a parameter failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create parameter `{name}` {dims:?}: {source}")]
+pub struct InitError {
+    /// The full parameter name.
+    pub name: String,
+    /// Its shape.
+    pub dims: Vec<i64>,
+    /// The libtorch error.
+    pub source: tch::TchError,
+}
+
+/// Creates the trainable parameter `name` under `p` with shape `dims`.
+pub fn var(p: &nn::Path<'_>, name: &str, dims: &[i64], init: Init) -> Result<Tensor, InitError> {
+    p.f_var(name, dims, init).map_err(|source| InitError { name: p.path(name), dims: dims.to_vec(), source })
+}
+
+/// PyTorch's `nn.Linear` weight init: kaiming-uniform with a = sqrt(5), i.e. U(+-1/sqrt(fan_in)).
+pub fn torch_linear_weight(fan_in: i64) -> Init {
+    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+    Init::Uniform { lo: -bound, up: bound }
+}
+
+/// PyTorch's `nn.Linear` bias init: U(+-1/sqrt(fan_in)).
+pub fn torch_linear_bias(fan_in: i64) -> Init {
+    torch_linear_weight(fan_in)
+}
+
+/// Xavier-uniform for a 2-D `[fan_out, fan_in]` weight (PyTorch's `xavier_uniform_`).
+pub fn xavier_uniform(fan_out: i64, fan_in: i64) -> Init {
+    let bound = (6.0 / (fan_in + fan_out).max(1) as f64).sqrt();
+    Init::Uniform { lo: -bound, up: bound }
+}
+
+/// Fills `t` in place from N(mean, std), without recording gradients.
+pub fn normal_(t: &Tensor, mean: f64, std: f64) -> Result<(), tch::TchError> {
+    tch::no_grad(|| {
+        let mut t = t.shallow_clone();
+        t.f_normal_(mean, std).map(|_| ())
+    })
+}
+
+/// Fills `t` in place with `value`, without recording gradients.
+pub fn fill_(t: &Tensor, value: f64) -> Result<(), tch::TchError> {
+    tch::no_grad(|| {
+        let mut t = t.shallow_clone();
+        t.f_fill_(value).map(|_| ())
+    })
+}
+
+/// Fills `t` in place with the values of `src` (same shape), without recording gradients.
+pub fn copy_(t: &Tensor, src: &Tensor) -> Result<(), tch::TchError> {
+    tch::no_grad(|| {
+        let mut t = t.shallow_clone();
+        t.f_copy_(&src.f_to_kind(t.kind())?)
+    })
+}
+
+/// Fills `t` in place like the original ActionCLIP's `trunc_normal_`: N(0, 1), `fmod` 2,
+/// times `std`, plus `mean`.
+pub fn fmod_normal_(t: &Tensor, mean: f64, std: f64) -> Result<(), tch::TchError> {
+    let sample =
+        Tensor::f_randn(t.size(), (Kind::Float, t.device()))?.f_fmod(2.0)?.f_mul_scalar(std)?.f_add_scalar(mean)?;
+    copy_(t, &sample)
+}

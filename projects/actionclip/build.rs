@@ -1,0 +1,5 @@
+//! Links libtorch (version check, rpath) for the tests of this package.
+
+fn main() {
+    kinema_build::link_libtorch();
+}

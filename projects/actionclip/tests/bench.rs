@@ -1,0 +1,86 @@
+//! Timings (ignored by default; run by `tests/reference/bench_actionclip.py`, or
+//! `cargo test -p actionclip --test bench -- --ignored --nocapture`):
+//! ViT-B/32 8-frame `encode_video` (fp32, random weights) and the text features of
+//! 400 classes x 16 templates with and without end-of-text truncation. Prints numbers;
+//! asserts only that both text paths agree.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use std::time::Instant;
+
+use actionclip::checkpoint::spec::build_named;
+use actionclip::losses::CrossEntropyLoss;
+use actionclip::{ActionClip, ActionClipSpec, PromptSet, RunOptions};
+use common::*;
+use kinema_models::clip::ClipArch;
+use kinema_models::data_preprocessor::ActionDataPreprocessorConfig;
+use kinema_models::ActionDataPreprocessor;
+use tch::{Device, Kind, Tensor};
+
+fn b32(options: RunOptions) -> ActionClip {
+    tch::manual_seed(0);
+    let spec = ActionClipSpec {
+        clip: ClipArch::preset("ViT-B/32").unwrap(),
+        adapter: build_named("TransformerAdapter").unwrap(),
+        num_segs: 8,
+        num_layers: 6,
+    };
+    let pre = ActionDataPreprocessor::new(&ActionDataPreprocessorConfig::default(), Device::Cpu).unwrap();
+    ActionClip::new(&spec, Device::Cpu, Box::new(pre), Box::new(CrossEntropyLoss::new(0.5)), options).unwrap()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[test]
+#[ignore]
+fn bench_encode_video_vit_b32_8_frames() {
+    let runs: usize = std::env::var("KINEMA_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let model = b32(RunOptions::default());
+    let n = 8 * 3 * 224 * 224;
+    let x = ((Tensor::arange(n, (Kind::Float, Device::Cpu)) * 0.37).sin() * 1.5).view([1, 8, 3, 224, 224]);
+    let mut times = Vec::new();
+    for i in 0..runs + 2 {
+        let t = Instant::now();
+        let y = tch::no_grad(|| model.encode_video(&x)).unwrap();
+        assert_eq!(y.size(), [1, 512]);
+        if i >= 2 {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    println!(
+        "RUST_ENCODE_VIDEO_MS median={:.1} min={:.1} threads={}",
+        median(times.clone()),
+        times.iter().cloned().fold(f64::MAX, f64::min),
+        tch::get_num_threads()
+    );
+}
+
+#[test]
+#[ignore]
+fn bench_prompt_truncation_400x16() {
+    let limit: usize = std::env::var("KINEMA_BENCH_CLASSES").ok().and_then(|s| s.parse().ok()).unwrap_or(400);
+    let labels: Vec<String> = k400_labels().into_iter().take(limit).collect();
+    let prompts = || PromptSet::new(labels.clone(), actionclip::prompts::default_templates()).unwrap();
+    let mut timed = Vec::new();
+    let mut feats = Vec::new();
+    for truncate in [true, false] {
+        let mut model = b32(RunOptions { truncate_prompts: truncate, ..RunOptions::default() });
+        model.set_prompts(prompts());
+        let t = Instant::now();
+        feats.push(model.text_features().unwrap());
+        timed.push(t.elapsed().as_secs_f64());
+    }
+    let d = max_abs(&feats[0], &feats[1]);
+    println!(
+        "RUST_TEXT_FEATURES prompts={} truncated_s={:.2} full_s={:.2} speedup={:.2}x max_abs_diff={d:.2e}",
+        labels.len() * 16,
+        timed[0],
+        timed[1],
+        timed[1] / timed[0]
+    );
+    assert!(d <= 1e-5, "{d}");
+}
