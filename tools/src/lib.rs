@@ -36,3 +36,34 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
         }
     }
 }
+
+/// How the processes of a run were started (`--launcher`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Launcher {
+    /// One process.
+    None,
+    /// `torchrun` / `tools/launch` / `tools/dist_train.sh`: RANK, LOCAL_RANK, WORLD_SIZE,
+    /// MASTER_ADDR, MASTER_PORT.
+    Pytorch,
+    /// `srun`: SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NODELIST.
+    Slurm,
+}
+
+/// The rank, world size and local rank a launcher set up (from the environment).
+pub fn launcher_dist_info(
+    launcher: Launcher,
+    local_rank_flag: Option<usize>,
+) -> anyhow::Result<kinema_engine::runner::DistInfo> {
+    let env = kinema_engine::dist::LaunchEnv::from_process_env();
+    let info = match launcher {
+        Launcher::None => kinema_engine::runner::DistInfo::default(),
+        Launcher::Pytorch => env.pytorch(local_rank_flag)?,
+        Launcher::Slurm => env.slurm()?,
+    };
+    Ok(info)
+}
+
+/// Console logging for the tools (the runner adds the log file once the work dir exists).
+pub fn init_console_logging() {
+    kinema_logging::init_console(log::LevelFilter::Info);
+}

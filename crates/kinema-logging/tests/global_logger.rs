@@ -1,4 +1,5 @@
 //! The process-wide logger (its own test binary: `log` accepts one logger per process).
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use kinema_logging::{attach_log_file, global_logger, init_console, init_logger};
 use log::LevelFilter;

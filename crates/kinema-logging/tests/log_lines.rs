@@ -1,6 +1,7 @@
 //! Log lines and scalar dicts compared with MMEngine 0.10.7's `LogProcessor`, run on the same
 //! message-hub contents with a mock runner (CUDA memory patched to 12345 MB). Each expected
 //! line and JSON string below is what MMEngine printed and what `json.dumps(tag)` gave.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use kinema_logging::json_lines::to_python_json;
 use kinema_logging::{LogProcessor, LogProcessorConfig, LoopState, MessageHub, Mode, ScalarDict};

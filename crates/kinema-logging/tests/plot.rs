@@ -1,4 +1,5 @@
 //! Curves from scalars.json: series extraction, PNG output (size, drawn lines), errors.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,6 @@
 //! The run's files: text log lines, scalars.json (and `<timestamp>.json`), config, test
 //! metrics, and the visualizer writing JSON and TensorBoard together.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use kinema_logging::tensorboard::{read_events, scalars, texts};
 use kinema_logging::{

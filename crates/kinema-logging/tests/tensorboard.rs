@@ -1,4 +1,5 @@
 //! Event files: exact protobuf bytes, TFRecord framing, round trips, flush policy, damage.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use kinema_logging::tensorboard::proto::{event, summary, Event, Summary};
 use kinema_logging::tensorboard::record::{encode_record, masked_crc32c};

@@ -1,6 +1,7 @@
 //! Parameter schedules against MMEngine's own tables (`tests/reference/make_lr_table.py`):
 //! the ActionCLIP recipe, epoch/iteration mixes, windows, momentum, conversion, defaults;
 //! and scheduler state round trips.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 

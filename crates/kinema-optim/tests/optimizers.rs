@@ -1,5 +1,6 @@
 //! AdamW / Adam / SGD steps and gradient clipping against PyTorch
 //! (`tests/reference/make_optim_fixtures.py`).
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Saving and restoring optimizer wrappers: resume continues bit for bit; states that do not
 //! fit are clear errors and leave the wrapper unchanged.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! OptimWrapper / AmpOptimWrapper against MMEngine and PyTorch
 //! (`tests/reference/make_optim_fixtures.py`): paramwise groups, clipping, accumulation,
 //! loss scaling; configuration errors.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Prompt construction: sources, file formats, order and errors.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
 

@@ -1,0 +1,249 @@
+//! The runner (MMEngine's `Runner`): builds the model, hooks and loops from the config
+//! and runs training, validation or testing.
+//!
+//! Construction ([`Runner::from_config`]) makes the work dir, picks the device and seed,
+//! sets up logging, builds the model and the hooks. [`Runner::train`] builds the
+//! training parts (loader, optimizer wrapper, schedulers, val loop) lazily, loads or
+//! resumes a checkpoint, then runs the train loop; [`Runner::test`] does the same for
+//! the test loop.
+
+mod build;
+mod env;
+mod eval;
+pub mod params;
+mod resume;
+mod train_step;
+
+pub use env::{resolve_work_dir, select_device, RandomnessConfig, RunEnv};
+pub use resume::SaveOptions;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use kinema_core::Config;
+use kinema_data::DataLoader;
+use kinema_logging::{MessageHub, Visualizer};
+use kinema_models::recognizer::Recognizer;
+use kinema_optim::{OptimWrapper, ParamScheduler};
+
+use crate::evaluation::Evaluator;
+use crate::hooks::{EvalMode, Hook, Metrics};
+use crate::loops::{EvalLoop, TrainLoop};
+use crate::EngineError;
+
+/// Where `--resume` points.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Resume {
+    /// Do not resume (the default; `resume = true` in the config means [`Resume::Auto`]).
+    #[default]
+    No,
+    /// Resume from `work_dir/last_checkpoint`, if it exists.
+    Auto,
+    /// Resume from this checkpoint.
+    From(PathBuf),
+}
+
+/// Process placement when several processes train together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistInfo {
+    /// Global rank.
+    pub rank: usize,
+    /// Number of processes.
+    pub world_size: usize,
+    /// Rank on this node (picks the GPU).
+    pub local_rank: usize,
+    /// The rendezvous host (rank 0's address).
+    pub master_addr: String,
+    /// The rendezvous port.
+    pub master_port: u16,
+}
+
+impl Default for DistInfo {
+    fn default() -> Self {
+        DistInfo { rank: 0, world_size: 1, local_rank: 0, master_addr: "127.0.0.1".into(), master_port: 29500 }
+    }
+}
+
+/// What the command line adds to the config (MMAction2's `tools/train.py` flags).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The config file, for the default work dir and the dumped config's name.
+    pub config_path: PathBuf,
+    /// `--work-dir`.
+    pub work_dir: Option<PathBuf>,
+    /// `--resume [PATH]`.
+    pub resume: Resume,
+    /// `--checkpoint` (test) or `load_from`: weights only.
+    pub load_from: Option<PathBuf>,
+    /// `--amp`: switch the optimizer wrapper to `AmpOptimWrapper`.
+    pub amp: bool,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--deterministic`.
+    pub deterministic: bool,
+    /// `--device cpu|cuda|cuda:N`.
+    pub device: Option<String>,
+    /// Rank and world size from the launcher.
+    pub dist: DistInfo,
+    /// `--dry-run`: build everything, read one batch, stop.
+    pub dry_run: bool,
+}
+
+/// Where the loops are: MMEngine's `epoch` / `iter` plus the position inside an epoch,
+/// which lets a run killed mid-epoch resume exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// Completed epochs.
+    pub epoch: u64,
+    /// Completed training iterations (global).
+    pub iter: u64,
+    /// Batches of the current epoch already trained on.
+    pub batch_in_epoch: u64,
+    /// The last epoch (epoch-based loops).
+    pub max_epochs: Option<u64>,
+    /// The last iteration.
+    pub max_iters: u64,
+    /// Training batches per epoch.
+    pub batches_per_epoch: u64,
+}
+
+/// The parts only training needs.
+pub struct TrainParts {
+    /// The training data (locked while an epoch runs).
+    pub loader: Arc<Mutex<DataLoader>>,
+    /// Optimizer, clipping, accumulation, AMP.
+    pub optim: OptimWrapper,
+    /// LR (and momentum) schedules, in config order.
+    pub schedulers: Vec<Box<dyn ParamScheduler>>,
+}
+
+/// The parts a validation or test loop needs.
+pub struct EvalParts {
+    /// The evaluation data (locked while a pass runs).
+    pub loader: Arc<Mutex<DataLoader>>,
+    /// Batches per pass.
+    pub batches: usize,
+    /// Samples in the dataset (for dropping padding duplicates).
+    pub dataset_len: usize,
+    /// The metrics.
+    pub evaluator: Evaluator,
+    /// The loop (`ValLoop` / `TestLoop`).
+    pub eval_loop: Option<Box<dyn EvalLoop>>,
+}
+
+/// One registered hook and its effective priority.
+pub(crate) struct HookEntry {
+    pub priority: u8,
+    pub hook: Box<dyn Hook>,
+}
+
+/// The runner. Hooks receive it mutably and may read or change any public part.
+pub struct Runner {
+    /// The merged, resolved config.
+    pub cfg: Config,
+    /// Device, seed, rank, paths.
+    pub env: RunEnv,
+    /// The model.
+    pub model: Box<dyn Recognizer>,
+    /// The loop position.
+    pub progress: Progress,
+    /// Scalars logged during the run (losses, lr, times, metrics).
+    pub hub: MessageHub,
+    /// Where logged scalars go (scalars.json, TensorBoard); empty on ranks other than 0.
+    pub visualizer: Visualizer,
+    /// Seconds left in the current loop, as estimated by the IterTimerHook.
+    pub eta_secs: Option<f64>,
+    /// Training parts, once [`Runner::train`] built them.
+    pub train_parts: Option<TrainParts>,
+    /// Validation parts, once built.
+    pub val_parts: Option<EvalParts>,
+    /// Test parts, once built.
+    pub test_parts: Option<EvalParts>,
+    /// Set by a hook (early stopping) to end training after the current epoch.
+    pub stop_training: bool,
+    /// The command-line options this runner was made with.
+    pub options: RunOptions,
+    /// The best metric so far and where it was saved (CheckpointHook's `save_best`).
+    pub best: Option<(String, f64, PathBuf)>,
+    hooks: Vec<HookEntry>,
+    /// The resolved config of every built component (what ran), by config key.
+    pub(crate) resolved: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Runner {
+    /// Calls `f` on every hook in priority order; stops at the first error.
+    pub fn call_hooks(
+        &mut self,
+        mut f: impl FnMut(&mut dyn Hook, &mut Runner) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let mut hooks = std::mem::take(&mut self.hooks);
+        let mut result = Ok(());
+        for entry in hooks.iter_mut() {
+            if let Err(e) = f(entry.hook.as_mut(), self) {
+                result = Err(e);
+                break;
+            }
+        }
+        self.hooks = hooks;
+        result
+    }
+
+    /// The registered hooks' names and priorities, in call order.
+    pub fn hook_names(&self) -> Vec<(String, u8)> {
+        self.hooks.iter().map(|h| (h.hook.name().to_string(), h.priority)).collect()
+    }
+
+    /// Trains: builds the training parts, loads or resumes, runs the train loop.
+    pub fn train(&mut self) -> Result<(), EngineError> {
+        let mut train_loop: Box<dyn TrainLoop> = self.build_train_parts()?;
+        self.call_hooks(|h, r| h.before_run(r))?;
+        self.load_or_resume()?;
+        let (iter, max_iters) = (self.progress.iter, self.progress.max_iters);
+        if let Some(parts) = self.train_parts.as_mut() {
+            parts.optim.initialize_count_status(iter, max_iters);
+        }
+        if self.options.dry_run {
+            return self.dry_run();
+        }
+        train_loop.run(self)?;
+        self.call_hooks(|h, r| h.after_run(r))?;
+        self.visualizer.close().map_err(|e| EngineError::Invalid(format!("visualizer: {e}")))
+    }
+
+    /// Tests: builds the test parts, loads the checkpoint, runs the test loop and
+    /// returns its metrics.
+    pub fn test(&mut self) -> Result<Metrics, EngineError> {
+        self.build_eval_parts(EvalMode::Test)?;
+        self.call_hooks(|h, r| h.before_run(r))?;
+        self.load_or_resume()?;
+        let metrics = self.run_eval(EvalMode::Test)?;
+        self.call_hooks(|h, r| h.after_run(r))?;
+        Ok(metrics)
+    }
+
+    /// Validates once (outside training) and returns the metrics.
+    pub fn val(&mut self) -> Result<Metrics, EngineError> {
+        self.build_eval_parts(EvalMode::Val)?;
+        self.call_hooks(|h, r| h.before_run(r))?;
+        self.load_or_resume()?;
+        let metrics = self.run_eval(EvalMode::Val)?;
+        self.call_hooks(|h, r| h.after_run(r))?;
+        Ok(metrics)
+    }
+
+    /// `--dry-run`: every component is built; read and check one batch, then stop.
+    fn dry_run(&mut self) -> Result<(), EngineError> {
+        let parts = self.train_parts.as_ref().ok_or_else(|| EngineError::Invalid("no training parts".into()))?;
+        let loader = Arc::clone(&parts.loader);
+        let mut guard = loader.lock().map_err(|_| EngineError::Invalid("the train loader lock is poisoned".into()))?;
+        let mut batches = guard.epoch(0);
+        match batches.next() {
+            Some(batch) => {
+                let batch = batch?;
+                log::info!("dry run: first batch has shape {:?}; every component built", batch.shape);
+                Ok(())
+            }
+            None => Err(EngineError::Invalid("dry run: the training data is empty".into())),
+        }
+    }
+}
