@@ -89,6 +89,12 @@ pub trait Recognizer: Send {
     fn var_store_mut(&mut self) -> &mut nn::VarStore;
     /// Switches dropout and similar layers between training and evaluation behaviour.
     fn set_training(&mut self, training: bool);
+    /// Training-time initialisation (MMEngine's `init_weights`, which the runner calls
+    /// only when training starts, before resuming): e.g. loading `pretrained` weights.
+    /// Testing and inference never call it.
+    fn init_weights(&mut self) -> Result<(), ModelError> {
+        Ok(())
+    }
     /// The training losses of a batch (`mode='loss'`).
     fn loss(&mut self, batch: &ModelBatch, env: &StepEnv<'_>) -> Result<LossOutput, ModelError>;
     /// Class scores `[B, C]` for a batch (`mode='predict'`), views already averaged.

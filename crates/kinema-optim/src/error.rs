@@ -54,6 +54,9 @@ pub enum OptimError {
     /// The accumulation bookkeeping is inconsistent (more updates than `max_iters`).
     #[error("gradient accumulation: {0}")]
     Accumulation(String),
+    /// Averaging gradients across processes failed (a rank died or timed out).
+    #[error("gradient synchronisation: {0}")]
+    GradSync(String),
     /// A libtorch operation failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

@@ -36,4 +36,6 @@ pub use error::{OptimError, Result};
 pub use group::{GroupOverrides, Hyper, Param, ParamGroup, ScheduledParam};
 pub use optimizer::{Optimizer, OptimizerKind};
 pub use scheduler::{build_schedulers, ParamScheduler, ParamSchedulerKind, ParamSchedulers, SchedulerContext};
-pub use wrapper::{build_optim_wrapper, LrLog, OptimContext, OptimState, OptimWrapper, OptimWrapperKind, UpdateInfo};
+pub use wrapper::{
+    build_optim_wrapper, GradSync, LrLog, OptimContext, OptimState, OptimWrapper, OptimWrapperKind, UpdateInfo,
+};

@@ -186,6 +186,43 @@ int kinema_pg_barrier(void* pg, char* err, size_t err_len) {
   });
 }
 
+// A separate connection to a process group's store (for a heartbeat thread or for
+// diagnosing a failed collective without touching the group's own connection).
+void* kinema_store_clone(void* pg, char* err, size_t err_len) {
+  c10::intrusive_ptr<c10d::Store>* out = nullptr;
+  int rc = guarded(err, err_len, [&]() {
+    auto* h = static_cast<ProcessGroupHandle*>(pg);
+    out = new c10::intrusive_ptr<c10d::Store>(h->store->clone());
+  });
+  return rc == 0 ? out : nullptr;
+}
+
+void kinema_store_free(void* store) { delete static_cast<c10::intrusive_ptr<c10d::Store>*>(store); }
+
+int kinema_store_set(void* store, const char* key, const uint8_t* value, size_t len, char* err, size_t err_len) {
+  return guarded(err, err_len, [&]() {
+    auto& s = *static_cast<c10::intrusive_ptr<c10d::Store>*>(store);
+    s->set(std::string(key), std::vector<uint8_t>(value, value + len));
+  });
+}
+
+// Reads `key` if it exists: returns 0 and sets *found (1/0); copies at most `cap` bytes to
+// `out` and the full length to *len.
+int kinema_store_try_get(void* store, const char* key, uint8_t* out, size_t cap, size_t* len, int* found, char* err,
+                         size_t err_len) {
+  return guarded(err, err_len, [&]() {
+    auto& s = *static_cast<c10::intrusive_ptr<c10d::Store>*>(store);
+    std::string k(key);
+    *found = s->check({k}) ? 1 : 0;
+    *len = 0;
+    if (*found) {
+      auto v = s->get(k);
+      *len = v.size();
+      std::memcpy(out, v.data(), std::min(cap, v.size()));
+    }
+  });
+}
+
 // Autocast. device: 0 = CPU, 1 = CUDA. dtype: 0 = float16, 1 = bfloat16.
 int kinema_autocast_enter(int device, int dtype, char* err, size_t err_len) {
   return guarded(err, err_len, [&]() {

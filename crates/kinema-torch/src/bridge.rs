@@ -44,6 +44,26 @@ extern "C" {
         err_len: usize,
     ) -> c_int;
     pub(crate) fn kinema_pg_barrier(pg: *mut c_void, err: *mut c_char, err_len: usize) -> c_int;
+    pub(crate) fn kinema_store_clone(pg: *mut c_void, err: *mut c_char, err_len: usize) -> *mut c_void;
+    pub(crate) fn kinema_store_free(store: *mut c_void);
+    pub(crate) fn kinema_store_set(
+        store: *mut c_void,
+        key: *const c_char,
+        value: *const u8,
+        len: usize,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
+    pub(crate) fn kinema_store_try_get(
+        store: *mut c_void,
+        key: *const c_char,
+        out: *mut u8,
+        cap: usize,
+        len: *mut usize,
+        found: *mut c_int,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
     pub(crate) fn kinema_autocast_enter(device: c_int, dtype: c_int, err: *mut c_char, err_len: usize) -> c_int;
     pub(crate) fn kinema_autocast_exit(device: c_int, was_enabled: c_int, err: *mut c_char, err_len: usize) -> c_int;
     pub(crate) fn kinema_autocast_is_enabled(device: c_int) -> c_int;

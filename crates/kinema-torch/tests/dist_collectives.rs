@@ -109,3 +109,28 @@ fn bad_backend_and_rank_are_rejected() {
     let err = ProcessGroup::new_in_process(&opts(2, 2, 41003, 100)).err().unwrap().to_string();
     assert!(err.ends_with("rank must be below the world size"), "{err}");
 }
+
+#[test]
+fn a_dead_rank_is_named_by_the_survivor() {
+    let port = free_port();
+    let survivor = std::thread::spawn(move || {
+        let pg = ProcessGroup::new(&opts(0, 2, port, 4_000)).unwrap();
+        let _beat = pg.start_heartbeat(Duration::from_millis(200)).unwrap();
+        pg.barrier().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let t = Tensor::from_slice(&[1.0f32]);
+        let start = Instant::now();
+        let err = pg.all_reduce(&[&t], ReduceOp::Sum).unwrap_err().to_string();
+        (err, start.elapsed())
+    });
+    {
+        let pg = ProcessGroup::new(&opts(1, 2, port, 4_000)).unwrap();
+        let _beat = pg.start_heartbeat(Duration::from_millis(200)).unwrap();
+        pg.barrier().unwrap();
+        // rank 1 "dies": it leaves without taking part in the all-reduce
+    }
+    let (err, took) = survivor.join().unwrap();
+    assert!(err.starts_with("rank 0/2: all_reduce failed: "), "{err}");
+    assert!(err.contains("stopped responding: rank 1 (last heartbeat"), "{err}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}

@@ -133,21 +133,14 @@ pub fn build_action_clip(
         None => None,
     };
 
+    // With the architecture given, `pretrained` is loaded at train start
+    // (`init_weights`, as MMEngine), so test and inference configs need not have the file.
+    let deferred = config.clip_arch.is_some() && config.num_adapter_segs.is_some();
     let (spec, checkpoint) = match &config.pretrained {
-        Some(path) => {
+        Some(path) if !deferred => {
             let format: SourceFormat = config.pretrained_format.parse()?;
             let ck = read_checkpoint(path, format, config.num_adapter_segs)?;
             let inferred = infer_spec(&ck, config.num_adapter_segs, config.num_adapter_layers, adapter)?;
-            if let (Some(p), Some(name)) = (&preset, &config.clip_arch) {
-                if *p != inferred.spec.clip {
-                    return Err(format!(
-                        "`clip_arch` is \"{name}\" but {} holds a {} CLIP",
-                        path.display(),
-                        inferred.spec.clip.name()
-                    )
-                    .into());
-                }
-            }
             if let Some(t) = config.num_adapter_segs {
                 if inferred.segs_from_checkpoint && t != inferred.spec.num_segs {
                     return Err(format!(
@@ -160,7 +153,7 @@ pub fn build_action_clip(
             }
             (inferred.spec, Some(ck))
         }
-        None => {
+        _ => {
             let clip = preset.ok_or("`clip_arch` is required when no `pretrained` weights are given")?;
             let num_segs = config
                 .num_adapter_segs
@@ -174,19 +167,10 @@ pub fn build_action_clip(
     };
     let mut model = ActionClip::new(&spec, ctx.device, preprocessor, loss, options)?;
     if let Some(ck) = checkpoint {
-        let name = ck.path.display().to_string();
-        let report = if !ck.is_clip_only() {
-            load_into_varstore(model.var_store(), &ck.tensors, LoadMode::Strict, &name)?
-        } else {
-            // CLIP-only weights: every CLIP parameter must load; the adapter keeps its init.
-            let report = load_into_varstore(model.var_store(), &ck.tensors, LoadMode::NonStrict, &name)?;
-            let clip_missing = report.missing.iter().any(|(k, _)| k.starts_with("clip."));
-            if !report.unexpected.is_empty() || !report.mismatched.is_empty() || clip_missing {
-                return Err(report.to_string().into());
-            }
-            report
-        };
-        log::info!("loaded {} ({}): {} tensors", ck.path.display(), ck.format, report.loaded);
+        load_pretrained(&model, &ck)?;
+    } else if let Some(path) = &config.pretrained {
+        let format: SourceFormat = config.pretrained_format.parse()?;
+        model.set_pending_pretrained(path.clone(), format);
     }
     if let Some(labels) = &config.labels_or_label_file {
         let labels = labels.resolve("label", base.as_deref())?;
@@ -197,6 +181,25 @@ pub fn build_action_clip(
         model.set_prompts(PromptSet::new(labels, templates)?);
     }
     Ok(model)
+}
+
+/// Loads `pretrained` weights into `model`: a full ActionCLIP checkpoint must match
+/// exactly; CLIP-only weights must cover every CLIP parameter (the adapter keeps its
+/// initialisation).
+pub fn load_pretrained(model: &ActionClip, ck: &crate::checkpoint::ActionClipCheckpoint) -> Result<(), BoxError> {
+    let name = ck.path.display().to_string();
+    let report = if !ck.is_clip_only() {
+        load_into_varstore(model.var_store(), &ck.tensors, LoadMode::Strict, &name)?
+    } else {
+        let report = load_into_varstore(model.var_store(), &ck.tensors, LoadMode::NonStrict, &name)?;
+        let clip_missing = report.missing.iter().any(|(k, _)| k.starts_with("clip."));
+        if !report.unexpected.is_empty() || !report.mismatched.is_empty() || clip_missing {
+            return Err(report.to_string().into());
+        }
+        report
+    };
+    log::info!("loaded {} ({}): {} tensors", ck.path.display(), ck.format, report.loaded);
+    Ok(())
 }
 
 impl Component<RecognizerKind> for ActionClip {

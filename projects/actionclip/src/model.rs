@@ -70,6 +70,7 @@ pub struct ActionClip {
     text_features: Option<Tensor>,
     options: RunOptions,
     training: bool,
+    pending_pretrained: Option<(std::path::PathBuf, crate::checkpoint::SourceFormat)>,
 }
 
 impl std::fmt::Debug for ActionClip {
@@ -126,6 +127,7 @@ impl ActionClip {
             text_features: None,
             options,
             training: false,
+            pending_pretrained: None,
         })
     }
 
@@ -157,6 +159,11 @@ impl ActionClip {
     /// The prompts scores are computed against, if set.
     pub fn prompts(&self) -> Option<&PromptSet> {
         self.prompts.as_ref()
+    }
+
+    /// Weights to load when training starts ([`Recognizer::init_weights`]).
+    pub fn set_pending_pretrained(&mut self, path: std::path::PathBuf, format: crate::checkpoint::SourceFormat) {
+        self.pending_pretrained = Some((path, format));
     }
 
     /// Sets the label set and templates; text features are recomputed on next use.
@@ -435,6 +442,17 @@ impl Recognizer for ActionClip {
             self.text_features = None;
         }
         self.training = training;
+    }
+
+    fn init_weights(&mut self) -> Result<(), ModelError> {
+        if let Some((path, format)) = self.pending_pretrained.take() {
+            let ck = crate::checkpoint::read_checkpoint(&path, format, Some(self.num_segs))
+                .map_err(|e| ModelError::Other(format!("model.pretrained: {e}")))?;
+            self.text_features = None;
+            crate::config::load_pretrained(self, &ck)
+                .map_err(|e| ModelError::Other(format!("model.pretrained: {e}")))?;
+        }
+        Ok(())
     }
 
     fn loss(&mut self, batch: &ModelBatch, env: &StepEnv<'_>) -> Result<LossOutput, ModelError> {

@@ -11,7 +11,7 @@ use kinema_models::recognizer::{ModelContext, RecognizerKind};
 use kinema_optim::{build_optim_wrapper, build_schedulers, OptimContext, SchedulerContext};
 use serde_json::Value;
 
-use super::env::{draw_seed, resolve_work_dir, select_device, timestamp_now, RandomnessConfig, RunEnv};
+use super::env::{draw_seed, resolve_work_dir, select_device, RandomnessConfig, RunEnv};
 use super::{EvalParts, HookEntry, Progress, RunOptions, Runner, TrainParts};
 use crate::evaluation::Evaluator;
 use crate::hooks::{EvalMode, HookKind};
@@ -34,14 +34,27 @@ impl Runner {
         let randomness: RandomnessConfig = section(&cfg, "randomness")?.unwrap_or_default();
         let dist = options.dist.clone();
         let device = select_device(options.device.as_deref(), dist.local_rank)?;
-        let base_seed = options.seed.or(randomness.seed).unwrap_or_else(draw_seed);
+        let dist_runtime = crate::dist::DistRuntime::init(&dist, device, &cfg)?;
+        let group = dist_runtime.as_ref().map(|d| d.group.as_ref());
+        let mut base_seed = options.seed.or(randomness.seed).unwrap_or_else(draw_seed);
+        let mut start_secs = chrono::Utc::now().timestamp().max(0) as u64;
+        if let Some(g) = group {
+            // MMEngine's sync_random_seed and timestamp broadcast: rank 0 decides.
+            base_seed = crate::dist::broadcast_u64(g, base_seed)?;
+            start_secs = crate::dist::broadcast_u64(g, start_secs)?;
+            if dist.rank != 0 {
+                if let Some(logger) = kinema_logging::global_logger() {
+                    logger.set_level(log::LevelFilter::Error);
+                }
+            }
+        }
         let seed = if randomness.diff_rank_seed { base_seed + dist.rank as u64 } else { base_seed };
         let work_dir = resolve_work_dir(
             options.work_dir.as_deref(),
             cfg.get("work_dir").and_then(Value::as_str),
             &options.config_path,
         );
-        let timestamp = timestamp_now();
+        let timestamp = super::env::format_timestamp(start_secs);
         let log_dir = work_dir.join(&timestamp);
         let stem = options.config_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let env = RunEnv {
@@ -79,6 +92,7 @@ impl Runner {
             hub: MessageHub::new(),
             visualizer: build_visualizer(&cfg, &env)?,
             eta_secs: None,
+            dist: dist_runtime,
             cfg,
             env,
             model,

@@ -97,3 +97,12 @@ pub fn draw_seed() -> u64 {
 pub fn timestamp_now() -> String {
     chrono::Local::now().format("%Y%m%d_%H%M%S").to_string()
 }
+
+/// `%Y%m%d_%H%M%S` (local time) of a Unix time in seconds.
+pub fn format_timestamp(secs: u64) -> String {
+    use chrono::TimeZone;
+    match chrono::Local.timestamp_opt(secs as i64, 0) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.format("%Y%m%d_%H%M%S").to_string(),
+        chrono::LocalResult::None => timestamp_now(),
+    }
+}

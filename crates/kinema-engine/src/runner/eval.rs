@@ -67,9 +67,22 @@ impl Runner {
         }
         drop(iter);
         drop(guard);
+        let group = self.dist.as_ref().map(|d| std::sync::Arc::clone(&d.group));
+        let is_main = self.env.is_main();
         let parts = self.eval_parts_mut(mode)?;
         let dataset_len = parts.dataset_len;
-        let metrics = parts.evaluator.compute(dataset_len)?;
+        let metrics = match group {
+            None => parts.evaluator.compute(dataset_len)?,
+            Some(group) => {
+                // Every rank's results to every rank; rank 0 computes (and dumps), then
+                // shares the metrics so hooks on all ranks agree.
+                let all = crate::dist::gather_results(&group, parts.evaluator.results())?;
+                parts.evaluator.set_results(all);
+                let local = if is_main { parts.evaluator.compute(dataset_len)? } else { Metrics::new() };
+                let shared = crate::dist::broadcast_json(&group, &serde_json::to_value(&local).unwrap_or_default())?;
+                serde_json::from_value(shared).map_err(|e| EngineError::Invalid(format!("metrics from rank 0: {e}")))?
+            }
+        };
         self.call_hooks(|h, r| h.after_eval_epoch(r, mode, &metrics))?;
         self.call_hooks(|h, r| h.after_eval(r, mode))?;
         Ok(metrics)

@@ -153,6 +153,8 @@ pub struct Runner {
     pub visualizer: Visualizer,
     /// Seconds left in the current loop, as estimated by the IterTimerHook.
     pub eta_secs: Option<f64>,
+    /// The process group when several processes run together.
+    pub dist: Option<crate::dist::DistRuntime>,
     /// Training parts, once [`Runner::train`] built them.
     pub train_parts: Option<TrainParts>,
     /// Validation parts, once built.
@@ -197,10 +199,18 @@ impl Runner {
     pub fn train(&mut self) -> Result<(), EngineError> {
         let mut train_loop: Box<dyn TrainLoop> = self.build_train_parts()?;
         self.call_hooks(|h, r| h.before_run(r))?;
+        self.model.init_weights()?;
         self.load_or_resume()?;
         let (iter, max_iters) = (self.progress.iter, self.progress.max_iters);
+        let group = self.dist.as_ref().map(|d| Arc::clone(&d.group));
+        if let Some(group) = &group {
+            crate::dist::broadcast_parameters(group, self.model.var_store())?;
+        }
         if let Some(parts) = self.train_parts.as_mut() {
             parts.optim.initialize_count_status(iter, max_iters);
+            if let Some(group) = group {
+                parts.optim.set_grad_sync(crate::dist::gradient_sync(group));
+            }
         }
         if self.options.dry_run {
             return self.dry_run();

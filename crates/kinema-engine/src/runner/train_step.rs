@@ -47,7 +47,11 @@ impl Runner {
         tch::manual_seed(kinema_core::rng::derive_seed(self.env.seed, &[TRAIN_STREAM, iter]) as i64 & i64::MAX);
         let model_batch = self.to_model_batch(batch, self.progress.epoch)?;
         let parts = self.train_parts.as_mut().ok_or_else(|| EngineError::Invalid("training parts not built".into()))?;
-        let env = StepEnv { seed: self.env.seed, gather: &LocalGather };
+        let gather: Box<dyn kinema_models::recognizer::FeatureGather> = match &self.dist {
+            Some(d) => Box::new(crate::dist::GatherLayer::new(std::sync::Arc::clone(&d.group))),
+            None => Box::new(LocalGather),
+        };
+        let env = StepEnv { seed: self.env.seed, gather: gather.as_ref() };
         let autocast = parts.optim.autocast_dtype();
         let losses = match autocast {
             Some(dtype) => {

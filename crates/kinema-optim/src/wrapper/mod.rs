@@ -87,7 +87,13 @@ pub struct OptimWrapper {
     /// can only zero them, so a parameter counts as having a gradient when its gradient
     /// changed since).
     marks: HashMap<String, GradMark>,
+    grad_sync: Option<GradSync>,
 }
+
+/// Called with every defined gradient (in parameter order) when an accumulation window
+/// ends, before unscaling and clipping: multi-process training averages them across
+/// ranks there (DDP's all-reduce).
+pub type GradSync = Box<dyn FnMut(&[Tensor]) -> std::result::Result<(), String> + Send>;
 
 impl OptimWrapper {
     pub(crate) fn from_parts(parts: Parts<'_>, ctx: &OptimContext) -> Result<Self> {
@@ -122,7 +128,13 @@ impl OptimWrapper {
             remainder_counts: 0,
             amp,
             marks: HashMap::new(),
+            grad_sync: None,
         })
+    }
+
+    /// Installs the gradient synchronisation of multi-process training (see [`GradSync`]).
+    pub fn set_grad_sync(&mut self, sync: GradSync) {
+        self.grad_sync = Some(sync);
     }
 
     /// The optimizer's registered type (`"AdamW"`).
@@ -273,6 +285,16 @@ impl OptimWrapper {
             .filter(|p| p.tensor.requires_grad() && has_grad(p))
             .map(|p| p.tensor.grad())
             .collect();
+        if let Some(sync) = &mut self.grad_sync {
+            let all: Vec<Tensor> = self.groups[..self.num_groups]
+                .iter()
+                .flat_map(|g| g.params())
+                .filter(|p| p.tensor.requires_grad())
+                .map(|p| p.tensor.grad())
+                .filter(Tensor::defined)
+                .collect();
+            sync(&all).map_err(OptimError::GradSync)?;
+        }
         let mut found_inf = None;
         if let Some((_, scaler)) = &mut self.amp {
             found_inf = Some(scaler.unscale(&mut grads)?);

@@ -3,7 +3,9 @@
 //! c10d call, and every failure or timeout comes back as a [`DistError`].
 
 mod gradients;
+mod heartbeat;
 mod process_group;
 
 pub use gradients::all_reduce_mean_bucketed;
+pub use heartbeat::Heartbeat;
 pub use process_group::{DistBackend, DistError, ProcessGroup, ProcessGroupOptions, ReduceOp};

@@ -2,10 +2,12 @@
 
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tch::{Device, Tensor};
 
+use super::heartbeat::{diagnose, Heartbeat, StoreConn};
 use crate::bridge;
 
 /// Which c10d backend runs the collectives.
@@ -102,6 +104,8 @@ pub struct ProcessGroup {
     ptr: NonNull<c_void>,
     rank: usize,
     world_size: usize,
+    /// A store connection for diagnosing failures, and how old a heartbeat may be.
+    watch: Mutex<Option<(StoreConn, Duration)>>,
 }
 
 // SAFETY: c10d backends may be used from any thread; Kinema issues collectives from one
@@ -162,7 +166,7 @@ impl ProcessGroup {
         })
         .map_err(|m| DistError::Setup(format!("{what}: {m}")))?;
         let ptr = NonNull::new(ptr).ok_or_else(|| DistError::Setup(format!("{what}: no handle")))?;
-        Ok(ProcessGroup { ptr, rank: opts.rank, world_size: opts.world_size })
+        Ok(ProcessGroup { ptr, rank: opts.rank, world_size: opts.world_size, watch: Mutex::new(None) })
     }
 
     /// This process's rank.
@@ -175,8 +179,27 @@ impl ProcessGroup {
         self.world_size
     }
 
+    /// Starts this rank's heartbeat (every `interval`) and lets failed collectives name
+    /// the ranks whose heartbeat is older than three intervals. Keep the returned handle
+    /// alive for as long as the group is used.
+    pub fn start_heartbeat(&self, interval: Duration) -> Result<Heartbeat, DistError> {
+        let setup = |m: String| DistError::Setup(format!("rank {}: heartbeat: {m}", self.rank));
+        let beat = StoreConn::open(self.ptr.as_ptr()).map_err(setup)?;
+        let watch = StoreConn::open(self.ptr.as_ptr()).map_err(setup)?;
+        if let Ok(mut w) = self.watch.lock() {
+            *w = Some((watch, interval * 3));
+        }
+        Ok(Heartbeat::start(beat, self.rank, interval))
+    }
+
     fn fail(&self, op: &'static str) -> impl Fn(String) -> DistError + '_ {
-        move |message| DistError::Collective { rank: self.rank, world_size: self.world_size, op, message }
+        move |message| {
+            let diagnosis = match self.watch.lock().ok().as_deref() {
+                Some(Some((conn, stale))) => format!(" ({})", diagnose(conn, self.world_size, self.rank, *stale)),
+                _ => String::new(),
+            };
+            DistError::Collective { rank: self.rank, world_size: self.world_size, op, message: message + &diagnosis }
+        }
     }
 
     fn contiguous_check(&self, op: &'static str, tensors: &[&Tensor]) -> Result<(), DistError> {

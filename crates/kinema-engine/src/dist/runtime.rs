@@ -1,0 +1,152 @@
+//! What the runner does differently with several processes (MMEngine + DDP semantics):
+//! one c10d group, the seed and timestamp from rank 0, parameters broadcast from rank 0,
+//! gradients averaged every step, the contrastive loss's features gathered with
+//! `GatherLayer` gradients, and evaluation results gathered without padding duplicates.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kinema_core::Config;
+use kinema_models::recognizer::{FeatureGather, ModelError};
+use kinema_torch::dist::{all_reduce_mean_bucketed, DistBackend, Heartbeat, ProcessGroup, ProcessGroupOptions};
+use serde_json::Value;
+use tch::{Device, Kind, Tensor};
+
+use crate::evaluation::SampleResult;
+use crate::runner::DistInfo;
+use crate::EngineError;
+
+/// PyTorch's default collective timeout (30 minutes).
+pub const DEFAULT_TIMEOUT_SECS: f64 = 1800.0;
+/// DDP's default gradient bucket size.
+pub const BUCKET_BYTES: usize = 25 * 1024 * 1024;
+
+/// The process group of a multi-process run and its heartbeat.
+pub struct DistRuntime {
+    /// The c10d group.
+    pub group: Arc<ProcessGroup>,
+    _heartbeat: Heartbeat,
+}
+
+fn dist_err(e: kinema_torch::dist::DistError) -> EngineError {
+    EngineError::Invalid(e.to_string())
+}
+
+impl DistRuntime {
+    /// Joins the group described by the launcher's `dist` and the config's
+    /// `env_cfg.dist_cfg` (`backend`: "nccl" with CUDA, "gloo" on CPU by default;
+    /// `timeout` in seconds). `None` for a single process.
+    pub fn init(dist: &DistInfo, device: Device, cfg: &Config) -> Result<Option<DistRuntime>, EngineError> {
+        if dist.world_size <= 1 {
+            return Ok(None);
+        }
+        let backend = DistBackend::choose(cfg.get("env_cfg.dist_cfg.backend").and_then(Value::as_str), device)
+            .map_err(dist_err)?;
+        let timeout = match cfg.get("env_cfg.dist_cfg.timeout") {
+            None => DEFAULT_TIMEOUT_SECS,
+            Some(v) => v.as_f64().filter(|t| *t > 0.0).ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "{}: `env_cfg.dist_cfg.timeout`: expected a positive number of seconds, found {v}",
+                    cfg.source_of(&kinema_core::KeyPath::parse("env_cfg.dist_cfg.timeout"))
+                ))
+            })?,
+        };
+        let opts = ProcessGroupOptions {
+            backend,
+            master_addr: dist.master_addr.clone(),
+            master_port: dist.master_port,
+            rank: dist.rank,
+            world_size: dist.world_size,
+            timeout: Duration::from_secs_f64(timeout),
+        };
+        let group = ProcessGroup::new(&opts).map_err(dist_err)?;
+        let heartbeat = group.start_heartbeat(Duration::from_secs(1)).map_err(dist_err)?;
+        log::info!("rank {}/{}: joined the {backend:?} process group", dist.rank, dist.world_size);
+        Ok(Some(DistRuntime { group: Arc::new(group), _heartbeat: heartbeat }))
+    }
+}
+
+/// Rank 0's `value` on every rank.
+pub fn broadcast_u64(group: &ProcessGroup, value: u64) -> Result<u64, EngineError> {
+    let t = Tensor::from_slice(&[value as i64]);
+    group.broadcast(&[&t], 0).map_err(dist_err)?;
+    Ok(t.int64_value(&[0]) as u64)
+}
+
+/// Copies rank 0's parameters (and buffers) to every rank, as DDP does when it wraps a
+/// model, so every rank starts from identical weights.
+pub fn broadcast_parameters(group: &ProcessGroup, vs: &tch::nn::VarStore) -> Result<(), EngineError> {
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    tch::no_grad(|| {
+        for (_, t) in &vars {
+            let c = t.contiguous();
+            group.broadcast(&[&c], 0).map_err(dist_err)?;
+            if c.data_ptr() != t.data_ptr() {
+                t.shallow_clone().copy_(&c);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The optimizer's gradient hook: average gradients across ranks in 25 MB buckets.
+pub fn gradient_sync(group: Arc<ProcessGroup>) -> kinema_optim::GradSync {
+    Box::new(move |grads: &[Tensor]| all_reduce_mean_bucketed(&group, grads, BUCKET_BYTES).map_err(|e| e.to_string()))
+}
+
+/// Every rank's evaluation results, in rank order (the evaluator then sorts by dataset
+/// index and drops the sampler's padding duplicates).
+pub fn gather_results(group: &ProcessGroup, mine: &[SampleResult]) -> Result<Vec<SampleResult>, EngineError> {
+    let bytes = serde_json::to_vec(mine).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let parts = group.all_gather_uneven(&Tensor::from_slice(&bytes)).map_err(dist_err)?;
+    let mut all = Vec::new();
+    for (rank, part) in parts.iter().enumerate() {
+        let raw = Vec::<u8>::try_from(part).map_err(EngineError::Torch)?;
+        let results: Vec<SampleResult> = serde_json::from_slice(&raw)
+            .map_err(|e| EngineError::Invalid(format!("results gathered from rank {rank} are unreadable: {e}")))?;
+        all.extend(results);
+    }
+    Ok(all)
+}
+
+/// Rank 0's JSON `value` on every rank.
+pub fn broadcast_json(group: &ProcessGroup, value: &Value) -> Result<Value, EngineError> {
+    let bytes = if group.rank() == 0 { serde_json::to_vec(value).unwrap_or_default() } else { Vec::new() };
+    let len = broadcast_u64(group, bytes.len() as u64)? as i64;
+    let buf =
+        if group.rank() == 0 { Tensor::from_slice(&bytes) } else { Tensor::zeros([len], (Kind::Uint8, Device::Cpu)) };
+    group.broadcast(&[&buf], 0).map_err(dist_err)?;
+    let raw = Vec::<u8>::try_from(&buf).map_err(EngineError::Torch)?;
+    serde_json::from_slice(&raw).map_err(|e| EngineError::Invalid(format!("broadcast from rank 0 is unreadable: {e}")))
+}
+
+/// MMAction2's `GatherLayer`: features of every rank concatenated in rank order; the
+/// gradient reaching this rank's features is only the gradient of its own slice.
+pub struct GatherLayer {
+    group: Arc<ProcessGroup>,
+}
+
+impl GatherLayer {
+    /// Gathers over `group`.
+    pub fn new(group: Arc<ProcessGroup>) -> GatherLayer {
+        GatherLayer { group }
+    }
+}
+
+impl FeatureGather for GatherLayer {
+    fn all_gather_with_grad(&self, t: &Tensor) -> Result<Tensor, ModelError> {
+        let fail = |m: String| ModelError::Other(format!("feature all-gather: {m}"));
+        let detached = t.detach().contiguous();
+        let mut parts = self.group.all_gather_uneven(&detached).map_err(|e| fail(e.to_string()))?;
+        // This rank's slice is the live tensor, so backward reaches only it.
+        parts[self.group.rank()] = t.shallow_clone();
+        Tensor::f_cat(&parts, 0).map_err(|e| fail(e.to_string()))
+    }
+    fn world_size(&self) -> usize {
+        self.group.world_size()
+    }
+    fn rank(&self) -> usize {
+        self.group.rank()
+    }
+}

@@ -1,0 +1,162 @@
+//! Liveness of the ranks, so a failed collective can say WHICH rank died or stopped:
+//! every rank writes a heartbeat (milliseconds since the epoch) into the group's store
+//! from a background thread; on a failure the survivors read them back.
+
+use std::ffi::{c_void, CString};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::bridge;
+
+/// A connection of its own to a process group's store.
+pub(crate) struct StoreConn {
+    ptr: NonNull<c_void>,
+}
+
+// SAFETY: a store connection is used by one thread at a time (it moves into the heartbeat
+// thread, or sits behind a mutex).
+unsafe impl Send for StoreConn {}
+
+impl StoreConn {
+    /// Opens a new connection to the store of the group `pg` (a raw handle).
+    pub(crate) fn open(pg: *mut c_void) -> Result<StoreConn, String> {
+        let mut ptr = std::ptr::null_mut();
+        bridge::call(|e, n| {
+            // SAFETY: `pg` is a live group handle.
+            ptr = unsafe { bridge::kinema_store_clone(pg, e, n) };
+            i32::from(ptr.is_null())
+        })?;
+        NonNull::new(ptr).map(|ptr| StoreConn { ptr }).ok_or_else(|| "no store handle".to_string())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        let key = CString::new(key).map_err(|e| e.to_string())?;
+        bridge::call(|e, n| unsafe {
+            // SAFETY: key and value outlive the call.
+            bridge::kinema_store_set(self.ptr.as_ptr(), key.as_ptr(), value.as_ptr(), value.len(), e, n)
+        })
+    }
+
+    fn try_get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let key = CString::new(key).map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 64];
+        let (mut len, mut found) = (0usize, 0i32);
+        bridge::call(|e, n| unsafe {
+            // SAFETY: the buffers outlive the call; at most `buf.len()` bytes are written.
+            bridge::kinema_store_try_get(
+                self.ptr.as_ptr(),
+                key.as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+                &mut found,
+                e,
+                n,
+            )
+        })?;
+        if found == 0 {
+            return Ok(None);
+        }
+        buf.truncate(len.min(64));
+        Ok(Some(buf))
+    }
+}
+
+impl Drop for StoreConn {
+    fn drop(&mut self) {
+        // SAFETY: created by kinema_store_clone, freed once.
+        unsafe { bridge::kinema_store_free(self.ptr.as_ptr()) }
+    }
+}
+
+fn key(rank: usize) -> String {
+    format!("kinema/heartbeat/{rank}")
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// The background thread writing this rank's heartbeat; stops when dropped.
+pub struct Heartbeat {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    /// Writes a heartbeat for `rank` every `interval` through `conn`.
+    pub(crate) fn start(conn: StoreConn, rank: usize, interval: Duration) -> Heartbeat {
+        // The first beat is written before returning, so even a rank that dies at once
+        // has left one behind.
+        let _ = conn.set(&key(rank), &now_ms().to_le_bytes());
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name(format!("kinema-heartbeat-{rank}"))
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    if conn.set(&key(rank), &now_ms().to_le_bytes()).is_err() {
+                        return; // the store is gone; the collectives will report it
+                    }
+                    let mut slept = Duration::ZERO;
+                    while slept < interval && !flag.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(50));
+                        slept += Duration::from_millis(50);
+                    }
+                }
+            })
+            .ok();
+        Heartbeat { stop, handle }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Says which ranks look dead (or that the store, which rank 0 hosts, is gone), waiting up
+/// to `stale_after` for a rank that just died to become visibly stale.
+pub(crate) fn diagnose(conn: &StoreConn, world_size: usize, own_rank: usize, stale_after: Duration) -> String {
+    let deadline = std::time::Instant::now() + stale_after + Duration::from_millis(500);
+    loop {
+        let (found, text) = diagnose_once(conn, world_size, own_rank, stale_after);
+        if found || std::time::Instant::now() >= deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn diagnose_once(conn: &StoreConn, world_size: usize, own_rank: usize, stale_after: Duration) -> (bool, String) {
+    let now = now_ms();
+    let mut stale = Vec::new();
+    for rank in (0..world_size).filter(|&r| r != own_rank) {
+        match conn.try_get(&key(rank)) {
+            Err(_) => {
+                return (true, "the rendezvous store on rank 0 is unreachable: rank 0 has probably exited".into())
+            }
+            Ok(None) => stale.push(format!("rank {rank} (no heartbeat yet)")),
+            Ok(Some(bytes)) => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&bytes[..8.min(bytes.len())]);
+                let age = now.saturating_sub(u64::from_le_bytes(b));
+                if age > stale_after.as_millis() as u64 {
+                    stale.push(format!("rank {rank} (last heartbeat {:.1} s ago)", age as f64 / 1000.0));
+                }
+            }
+        }
+    }
+    if stale.is_empty() {
+        (false, "every other rank is alive, so one did not reach this collective in time (a hang, or ranks running different code)".into())
+    } else {
+        (true, format!("stopped responding: {}", stale.join(", ")))
+    }
+}
