@@ -61,7 +61,8 @@ if [ "${current%%+*}" != "$TORCH_VERSION" ] || { [ "$VARIANT" = cuda ] && ! have
   mkdir -p "$CACHE"
   [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
   if [ "$VARIANT" = cuda ]; then
-    "$VENV/bin/pip" install -q "torch==$TORCH_VERSION"
+    # The CUDA wheel, plus the CUDA headers the c10d bridge needs to compile NCCL support.
+    "$VENV/bin/pip" install -q "torch==$TORCH_VERSION" nvidia-cuda-crt==13.0.88 nvidia-cuda-cccl==13.0.85
   else
     # CPU-only: the wheel without its CUDA dependency packages (see docs/setup notes).
     "$VENV/bin/pip" install -q --no-deps "torch==$TORCH_VERSION" nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85

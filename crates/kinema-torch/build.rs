@@ -44,7 +44,9 @@ fn nccl_include_dirs(libtorch: &Path) -> Option<Vec<PathBuf>> {
         return None;
     }
     let nvidia = libtorch.parent()?.join("nvidia");
-    let candidates = ["cu13/include", "nccl/include", "cuda_runtime/include", "cuda_crt/include", "cuda_cccl/include"];
+    // The CUDA runtime, CRT and CCCL wheels all unpack into nvidia/cu13/include (CCCL in
+    // its cccl/ subfolder); NCCL's headers are in nvidia/nccl/include.
+    let candidates = ["cu13/include", "cu13/include/cccl", "nccl/include"];
     let dirs: Vec<PathBuf> = candidates.iter().map(|c| nvidia.join(c)).filter(|d| d.is_dir()).collect();
     let has_nccl = dirs.iter().any(|d| d.join("nccl.h").is_file());
     if has_nccl {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("..")
 }
 
 fn tiny(name: &str) -> PathBuf {

@@ -2,14 +2,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kinema_core::config::parse_override_value;
 use kinema_core::{Config, ConfigError};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/config")
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("../../tests/fixtures/config")
 }
 
 #[test]

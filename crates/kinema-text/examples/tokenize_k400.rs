@@ -10,7 +10,9 @@ use kinema_text::{ClipTokenizer, LabelSource, PromptSet, TemplateSource};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let labels = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/text/label_map_k400.txt")
+        // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+            .join("../../tests/fixtures/text/label_map_k400.txt")
     });
     let start = Instant::now();
     let tokenizer = ClipTokenizer::new()?;

@@ -24,10 +24,14 @@ use crate::prompts::{default_templates, ListOrFile, PromptSet};
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionClipConfig {
-    /// CLIP architecture: "ViT-B/32", "ViT-B/16", "ViT-L/14" or "ViT-L/14@336px". Optional
-    /// when `pretrained` is given (its shapes decide; a different value is an error).
+    /// CLIP architecture: "ViT-B/32", "ViT-B/16", "ViT-L/14" or "ViT-L/14@336px", or a
+    /// table of OpenAI's `CLIP.__init__` sizes (`embed_dim`, `image_resolution`,
+    /// `vision_layers`, `vision_width`, `vision_patch_size`, `context_length`,
+    /// `vocab_size`, `transformer_width`, `transformer_heads`, `transformer_layers`) for
+    /// small models trained from scratch. Optional when `pretrained` is given (its shapes
+    /// decide; a different value is an error).
     #[serde(default)]
-    pub clip_arch: Option<String>,
+    pub clip_arch: Option<Value>,
     /// Frames per clip T (the adapter's position-table rows). Optional when
     /// `pretrained` holds an adapter.
     #[serde(default)]
@@ -102,6 +106,16 @@ fn config_dir(site: &BuildSite<'_>) -> Option<PathBuf> {
     }
 }
 
+/// Reads `clip_arch`: a preset name or a table of every `ClipArch` size.
+fn parse_clip_arch(value: &Value) -> Result<ClipArch, BoxError> {
+    match value {
+        Value::String(name) => Ok(ClipArch::preset(name)?),
+        Value::Object(_) => serde_json::from_value::<ClipArch>(value.clone())
+            .map_err(|e| format!("`clip_arch` table: {e} (expected every field of ClipArch, integers)").into()),
+        other => Err(format!("`clip_arch` must be a preset name or a table of sizes, got {other}").into()),
+    }
+}
+
 /// Builds the model described by `config`.
 pub fn build_action_clip(
     config: &ActionClipConfig,
@@ -129,7 +143,7 @@ pub fn build_action_clip(
         text_cache_dir: config.text_cache_dir.clone(),
     };
     let preset = match &config.clip_arch {
-        Some(name) => Some(ClipArch::preset(name)?),
+        Some(value) => Some(parse_clip_arch(value)?),
         None => None,
     };
 
@@ -141,6 +155,17 @@ pub fn build_action_clip(
             let format: SourceFormat = config.pretrained_format.parse()?;
             let ck = read_checkpoint(path, format, config.num_adapter_segs)?;
             let inferred = infer_spec(&ck, config.num_adapter_segs, config.num_adapter_layers, adapter)?;
+            if let Some(p) = &preset {
+                if *p != inferred.spec.clip {
+                    return Err(format!(
+                        "`clip_arch` is {} but {} holds a {} CLIP",
+                        p.name(),
+                        path.display(),
+                        inferred.spec.clip.name()
+                    )
+                    .into());
+                }
+            }
             if let Some(t) = config.num_adapter_segs {
                 if inferred.segs_from_checkpoint && t != inferred.spec.num_segs {
                     return Err(format!(

@@ -2,13 +2,16 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kinema_data::npy;
 
 /// `tests/fixtures/<rel>` of the repository.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("../../tests/fixtures")
+        .join(rel)
 }
 
 /// Reads a `.npy` or `.npy.gz` uint8 fixture.

@@ -9,5 +9,5 @@ pub use hostlist::{expand_hostlist, HostlistError};
 pub use launch_env::LaunchEnv;
 pub use runtime::{
     broadcast_json, broadcast_parameters, broadcast_u64, gather_results, gradient_sync, DistRuntime, GatherLayer,
-    BUCKET_BYTES, DEFAULT_TIMEOUT_SECS,
+    BUCKET_BYTES, DEFAULT_NCCL_TIMEOUT_SECS, DEFAULT_TIMEOUT_SECS,
 };

@@ -16,8 +16,10 @@ use crate::evaluation::SampleResult;
 use crate::runner::DistInfo;
 use crate::EngineError;
 
-/// PyTorch's default collective timeout (30 minutes).
+/// PyTorch's default collective timeout for Gloo (30 minutes), which MMEngine keeps.
 pub const DEFAULT_TIMEOUT_SECS: f64 = 1800.0;
+/// PyTorch's default collective timeout for NCCL (10 minutes since PyTorch 2.2).
+pub const DEFAULT_NCCL_TIMEOUT_SECS: f64 = 600.0;
 /// DDP's default gradient bucket size.
 pub const BUCKET_BYTES: usize = 25 * 1024 * 1024;
 
@@ -35,7 +37,8 @@ fn dist_err(e: kinema_torch::dist::DistError) -> EngineError {
 impl DistRuntime {
     /// Joins the group described by the launcher's `dist` and the config's
     /// `env_cfg.dist_cfg` (`backend`: "nccl" with CUDA, "gloo" on CPU by default;
-    /// `timeout` in seconds). `None` for a single process.
+    /// `timeout` in seconds, default PyTorch's: 600 for NCCL, 1800 for Gloo). `None` for
+    /// a single process.
     pub fn init(dist: &DistInfo, device: Device, cfg: &Config) -> Result<Option<DistRuntime>, EngineError> {
         if dist.world_size <= 1 {
             return Ok(None);
@@ -43,6 +46,7 @@ impl DistRuntime {
         let backend = DistBackend::choose(cfg.get("env_cfg.dist_cfg.backend").and_then(Value::as_str), device)
             .map_err(dist_err)?;
         let timeout = match cfg.get("env_cfg.dist_cfg.timeout") {
+            None if backend == DistBackend::Nccl => DEFAULT_NCCL_TIMEOUT_SECS,
             None => DEFAULT_TIMEOUT_SECS,
             Some(v) => v.as_f64().filter(|t| *t > 0.0).ok_or_else(|| {
                 EngineError::Invalid(format!(

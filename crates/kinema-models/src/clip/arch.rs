@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The shape of a CLIP ViT model (OpenAI's `CLIP.__init__` arguments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClipArch {
     /// Joint embedding size (`text_projection.shape[1]`).
     pub embed_dim: i64,

@@ -10,7 +10,11 @@ use tch::{Kind, Tensor};
 
 /// Reads `tests/fixtures/optim/<name>` of the workspace.
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/../../tests/fixtures/optim/{name}", env!("CARGO_MANIFEST_DIR"));
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    let path = format!(
+        "{}/../../tests/fixtures/optim/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).expect("fixture is JSON")
 }

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 /// `tests/fixtures/text/<name>` at the repository root.
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/text").join(name)
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("../../tests/fixtures/text")
+        .join(name)
 }
 
 /// Reads a little-endian int32 C-order `.npy` file: (shape, values).

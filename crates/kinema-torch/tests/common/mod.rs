@@ -11,7 +11,11 @@ use tch::{Kind, Tensor};
 
 /// `tests/fixtures/<area>/<name>` of the repository.
 pub fn fixture(area: &str, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(area).join(name)
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("../../tests/fixtures")
+        .join(area)
+        .join(name)
 }
 
 /// `tests/fixtures/checkpoint/<name>`.

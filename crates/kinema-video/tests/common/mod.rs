@@ -7,7 +7,10 @@ use sha2::{Digest, Sha256};
 
 /// `tests/fixtures/video/<name>` in the workspace.
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/video").join(name)
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("../../tests/fixtures/video")
+        .join(name)
 }
 
 /// Parsed JSON fixture.

@@ -20,7 +20,11 @@ pub fn launch_bin() -> PathBuf {
 
 /// The repository's `tools/` folder.
 pub fn tools_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tools/kinema-launch has a parent").to_path_buf()
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .parent()
+        .expect("tools/kinema-launch has a parent")
+        .to_path_buf()
 }
 
 /// What a finished command left behind.

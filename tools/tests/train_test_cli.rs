@@ -1,0 +1,181 @@
+//! `tools/train` and `tools/test` as a user runs them, on the tiny ActionCLIP checkpoint
+//! and generated videos: a run killed with SIGKILL (twice, at whatever moment, often in
+//! the middle of writing a checkpoint) and resumed ends with the bytes of an uninterrupted
+//! run, and no checkpoint left behind is ever torn; `tools/test`'s metrics equal an
+//! independent computation over the scores it dumps.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{dumped, metrics, setup, tiny_checkpoint};
+use kinema_torch::checkpoint::load_safetensors;
+
+/// 3 classes, 3 epochs of AdamW with warm-up and cosine, a checkpoint after every
+/// iteration (so kills often land in a write), shuffled and randomly sampled frames.
+fn train_config(dir: &Path) -> PathBuf {
+    let extra = r#"
+[train_cfg]
+type = "EpochBasedTrainLoop"
+max_epochs = 3
+val_interval = 10
+
+[optim_wrapper]
+optimizer = { type = "AdamW", lr = 1e-3, betas = [0.9, 0.98], eps = 1e-8, weight_decay = 0.2 }
+paramwise_cfg = { custom_keys = { adapter = { lr_mult = 10 } } }
+
+[[param_scheduler]]
+type = "LinearLR"
+start_factor = 0.1
+by_epoch = true
+begin = 0
+end = 1
+convert_to_iter_based = true
+
+[[param_scheduler]]
+type = "CosineAnnealingLR"
+by_epoch = true
+begin = 1
+end = 3
+convert_to_iter_based = true
+
+[default_hooks]
+checkpoint = { type = "CheckpointHook", interval = 1, by_epoch = false, max_keep_ckpts = 2 }
+logger = { type = "LoggerHook", interval = 1 }
+"#;
+    let path = setup(dir, "tiny_train", 3, 7, extra);
+    // Shuffle the training set (the first sampler of the file is the training one).
+    let text = std::fs::read_to_string(&path).unwrap().replacen("shuffle = false", "shuffle = true", 1);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn train(config: &Path, work: &Path, resume: bool) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_train"));
+    cmd.arg(config).arg("--work-dir").arg(work).args(["--device", "cpu"]).env("OMP_NUM_THREADS", "1");
+    if resume {
+        cmd.arg("--resume");
+    }
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd
+}
+
+/// The iteration number of the newest checkpoint, from `last_checkpoint`.
+fn newest_iter(work: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(work.join("last_checkpoint")).ok()?;
+    let name = Path::new(text.trim()).file_stem()?.to_string_lossy().into_owned();
+    name.strip_prefix("iter_")?.parse().ok()
+}
+
+/// Runs `child` until the newest checkpoint is at least iteration `at`, then SIGKILLs it.
+fn kill_at(mut child: Child, work: &Path, at: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while newest_iter(work).unwrap_or(0) < at {
+        assert!(child.try_wait().unwrap().is_none(), "tools/train ended before iteration {at}");
+        assert!(Instant::now() < deadline, "no checkpoint of iteration {at} within 300 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run was killed, not finished: {status:?}");
+    newest_iter(work).unwrap()
+}
+
+/// Every checkpoint in `work` reads back whole.
+fn assert_no_torn_checkpoint(work: &Path) {
+    for entry in std::fs::read_dir(work).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "safetensors") {
+            load_safetensors(&path).unwrap_or_else(|e| panic!("{} is damaged after a kill: {e}", path.display()));
+        }
+    }
+    let last = std::fs::read_to_string(work.join("last_checkpoint")).unwrap();
+    assert!(Path::new(last.trim()).is_file(), "last_checkpoint names a missing file: {last}");
+}
+
+fn run_to_end(mut cmd: Command) {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn killed_twice_and_resumed_ends_bit_identical_to_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = train_config(dir.path());
+
+    let straight = dir.path().join("straight");
+    run_to_end(train(&config, &straight, false));
+    let total = newest_iter(&straight).unwrap();
+    assert!(total >= 12, "3 epochs of at least 4 iterations, got {total}");
+
+    let killed = dir.path().join("killed");
+    let first = kill_at(train(&config, &killed, false).spawn().unwrap(), &killed, 3);
+    assert_no_torn_checkpoint(&killed);
+    let second = kill_at(train(&config, &killed, true).spawn().unwrap(), &killed, first + 4);
+    assert_no_torn_checkpoint(&killed);
+    assert!(second < total, "killed at iteration {second} of {total}");
+    run_to_end(train(&config, &killed, true));
+
+    let name = format!("iter_{total}.safetensors");
+    let a = load_safetensors(straight.join(&name)).unwrap();
+    let b = load_safetensors(killed.join(&name)).unwrap();
+    assert_eq!(a.tensors.len(), b.tensors.len());
+    assert!(a.tensors.iter().any(|(n, _)| n.contains("exp_avg_sq")), "the optimizer state is compared too");
+    for ((na, ta), (nb, tb)) in a.tensors.iter().zip(&b.tensors) {
+        assert_eq!(na, nb);
+        assert!(ta.equal(tb), "{na} differs after kill-and-resume");
+    }
+}
+
+#[test]
+fn test_metrics_equal_an_independent_computation_over_the_dumped_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), "tiny_test", 7, 4, "");
+    let work = dir.path().join("work");
+    let dump = dir.path().join("scores.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_test"))
+        .arg(&config)
+        .arg("--checkpoint")
+        .arg(tiny_checkpoint())
+        .arg("--work-dir")
+        .arg(&work)
+        .args(["--device", "cpu", "--dump"])
+        .arg(&dump)
+        .arg("--cfg-options")
+        .arg(format!("test_dataloader.dataset.ann_file={}", dir.path().join("data/train_list.txt").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let records = dumped(&dump);
+    let n_videos = std::fs::read_to_string(dir.path().join("data/train_list.txt")).unwrap().lines().count();
+    assert_eq!(records.len(), n_videos);
+    let (mut top1, mut top5) = (0usize, 0usize);
+    let mut per_class = [(0usize, 0usize); 7];
+    for r in &records {
+        let scores: Vec<f64> = r["scores"].as_array().unwrap().iter().map(|s| s.as_f64().unwrap()).collect();
+        assert_eq!(scores.len(), 7);
+        let label = r["label"].as_u64().unwrap() as usize;
+        // Rank of the label: classes scoring strictly higher, ties broken by index (argsort).
+        let rank = (0..7).filter(|&c| scores[c] > scores[label] || (scores[c] == scores[label] && c < label)).count();
+        top1 += usize::from(rank == 0);
+        top5 += usize::from(rank < 5);
+        per_class[label].0 += usize::from(rank == 0);
+        per_class[label].1 += 1;
+    }
+    let n = records.len() as f64;
+    let present: Vec<f64> = per_class.iter().filter(|(_, t)| *t > 0).map(|(h, t)| *h as f64 / *t as f64).collect();
+    let mean1 = present.iter().sum::<f64>() / present.len() as f64;
+    let m = metrics(&work);
+    let close = |key: &str, want: f64| {
+        let got = m[key].as_f64().unwrap_or_else(|| panic!("no {key} in {m}"));
+        assert!((got - want).abs() < 1e-9, "{key}: tools/test says {got}, the dump gives {want}");
+    };
+    close("acc/top1", top1 as f64 / n);
+    close("acc/top5", top5 as f64 / n);
+    close("acc/mean1", mean1);
+    assert!(top5 > top1, "a meaningful top-5 (7 classes): {top1} vs {top5}");
+}
