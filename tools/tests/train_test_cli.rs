@@ -2,7 +2,7 @@
 //! and generated videos: a run killed with SIGKILL (twice, at whatever moment, often in
 //! the middle of writing a checkpoint) and resumed ends with the bytes of an uninterrupted
 //! run, and no checkpoint left behind is ever torn; `tools/test`'s metrics equal an
-//! independent computation over the scores it dumps.
+//! independent computation over the scores it dumps; the demo's config builds.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
@@ -178,4 +178,22 @@ fn test_metrics_equal_an_independent_computation_over_the_dumped_scores() {
     close("acc/top5", top5 as f64 / n);
     close("acc/mean1", mean1);
     assert!(top5 > top1, "a meaningful top-5 (7 classes): {top1} vs {top5}");
+}
+
+#[test]
+fn the_demo_config_builds_and_reads_a_batch() {
+    // `make demo`'s config, run where `data/synthetic` is a small dataset of the same form.
+    let dir = tempfile::tempdir().unwrap();
+    let opts = kinema_video::synthetic::DatasetOptions { videos_per_class: 3, frames: 16, ..Default::default() };
+    kinema_video::synthetic::write_dataset(&dir.path().join("data/synthetic"), &opts).unwrap();
+    let config = common::repo().join("projects/actionclip/configs/tiny_synthetic.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_train"))
+        .arg(&config)
+        .args(["--dry-run", "--device", "cpu", "--work-dir", "work"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("dry run"), "{log}");
 }

@@ -58,3 +58,34 @@ fn config_errors_name_the_key() {
     let err = build("num_adapter_layer = 6\n").err().unwrap();
     assert!(err.contains("num_adapter_layers"), "{err}");
 }
+
+const TINY_ARCH: &str = "[model.clip_arch]\nembed_dim = 32\nimage_resolution = 32\nvision_layers = 2\n\
+    vision_width = 64\nvision_patch_size = 16\ncontext_length = 77\nvocab_size = 49408\n\
+    transformer_width = 64\ntransformer_heads = 1\ntransformer_layers = 2\n";
+
+#[test]
+fn clip_arch_as_a_table_of_sizes() {
+    // The tiny checkpoint's own sizes: accepted.
+    let model = build(TINY_ARCH).unwrap();
+    let vars = model.var_store().variables();
+    assert_eq!(vars["clip.visual.conv1.weight"].size(), [64, 3, 16, 16]);
+    // Different sizes than the weights: refused, naming both.
+    let err = build(&TINY_ARCH.replace("vision_width = 64", "vision_width = 128")).err().unwrap();
+    assert!(err.contains("clip_arch") && err.contains("ViT-W128-P16-R32") && err.contains("ViT-W64-P16-R32"), "{err}");
+    // A misspelt size is named.
+    let err = build(&TINY_ARCH.replace("vision_layers", "vision_layer")).err().unwrap();
+    assert!(err.contains("clip_arch") && err.contains("vision_layer"), "{err}");
+    // Without weights the table alone decides the shapes (training from scratch).
+    let config = Config::from_toml_str(
+        &format!(
+            "[model]\ntype = \"ActionClip\"\nnum_adapter_segs = 8\n{}",
+            TINY_ARCH.replace("embed_dim = 32", "embed_dim = 48")
+        ),
+        "scratch.toml",
+    )
+    .unwrap();
+    let model = build_at::<RecognizerKind>(&config, "model", &ModelContext { device: Device::Cpu, seed: 0 })
+        .unwrap()
+        .into_inner();
+    assert_eq!(model.var_store().variables()["clip.text_projection"].size(), [64, 48]);
+}

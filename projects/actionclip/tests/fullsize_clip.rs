@@ -30,7 +30,8 @@ fn matrix(v: &serde_json::Value) -> Tensor {
 
 fn check(name: &str, preset: &str) {
     let expected_file =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/fixtures/fullsize/{name}.json"));
+        // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())).join(format!("../../tests/fixtures/fullsize/{name}.json"));
     let archive = archive_dir().join(format!("{name}.pt"));
     if !archive.is_file() {
         eprintln!("SKIPPED: {} is absent (run tests/reference/make_fullsize_clip_reference.py)", archive.display());

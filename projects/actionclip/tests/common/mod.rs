@@ -14,12 +14,18 @@ use tch::{Device, Kind, Tensor};
 
 /// `tests/fixtures/tiny/<name>` of the workspace.
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny").join(name)
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("../../tests/fixtures/tiny")
+        .join(name)
 }
 
 /// The K400 label map shipped with the project.
 pub fn k400_labels() -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs/label_map_k400.txt");
+    // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
+    let path =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+            .join("configs/label_map_k400.txt");
     std::fs::read_to_string(path).unwrap().lines().map(String::from).collect()
 }
 
