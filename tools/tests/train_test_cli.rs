@@ -2,7 +2,8 @@
 //! and generated videos: a run killed with SIGKILL (twice, at whatever moment, often in
 //! the middle of writing a checkpoint) and resumed ends with the bytes of an uninterrupted
 //! run, and no checkpoint left behind is ever torn; `tools/test`'s metrics equal an
-//! independent computation over the scores it dumps; the demo's config builds.
+//! independent computation over the scores it dumps; the demo's config builds; `--amp`
+//! with bfloat16 trains on CPU under autocast.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
@@ -196,4 +197,45 @@ fn the_demo_config_builds_and_reads_a_batch() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("dry run"), "{log}");
+}
+
+/// The `loss` logged at each training iteration, from `vis_data/scalars.json`.
+fn logged_losses(work: &Path) -> Vec<f64> {
+    let run = std::fs::read_dir(work).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).unwrap();
+    let text = std::fs::read_to_string(run.join("vis_data/scalars.json")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|v| v["loss"].as_f64())
+        .collect()
+}
+
+#[test]
+fn amp_with_bfloat16_trains_on_cpu_under_autocast() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = r#"
+[train_cfg]
+type = "IterBasedTrainLoop"
+max_iters = 3
+
+[optim_wrapper]
+optimizer = { type = "AdamW", lr = 1e-4 }
+
+[default_hooks]
+checkpoint = { type = "CheckpointHook", interval = 3, by_epoch = false }
+logger = { type = "LoggerHook", interval = 1 }
+"#;
+    let config = setup(dir.path(), "tiny_amp", 3, 4, extra);
+    let run = |name: &str, amp: &[&str]| -> Vec<f64> {
+        let work = dir.path().join(name);
+        let out = train(&config, &work, false).args(amp).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        logged_losses(&work)
+    };
+    let fp32 = run("fp32", &[]);
+    let bf16 = run("bf16", &["--amp", "--cfg-options", "optim_wrapper.dtype=bfloat16"]);
+    assert_eq!((fp32.len(), bf16.len()), (3, 3));
+    // The same first loss up to bfloat16 rounding, but not the same bits: autocast was on.
+    assert_ne!(fp32[0], bf16[0]);
+    assert!((fp32[0] - bf16[0]).abs() < 0.05 * fp32[0].abs(), "fp32 {fp32:?} vs bf16 {bf16:?}");
+    assert!(bf16.iter().all(|l| l.is_finite()));
 }

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# `make bench`: Kinema next to the PyTorch / decord / mmcv reference, same machine, same run.
+# Prints every measurement and keeps the raw lines in $BENCH_OUT/results.txt (default
+# work_dirs/bench). docs/benchmarks.md says what each line means and holds the last results.
+#
+# The reference side runs in a venv outside the clone ($KINEMA_REFERENCE_VENV, default
+# ~/.cache/kinema/reference-venv; created here when missing: torch 2.13 CPU, open_clip_torch,
+# decord, mmcv-lite). Inputs are made once under ~/.cache/kinema/bench: a 10 s 340x256 H.264
+# video (Kinetics-like) and a random-weight ViT-B/32 ActionCLIP checkpoint (MMAction2 format).
+# BENCH_THREADS (default: all cores) sets the torch threads of both sides.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+CACHE="${KINEMA_CACHE:-$HOME/.cache/kinema}"
+REF="${KINEMA_REFERENCE_VENV:-$CACHE/reference-venv}"
+OUT="${BENCH_OUT:-work_dirs/bench}"
+THREADS="${BENCH_THREADS:-$(nproc)}"
+INPUTS="$CACHE/bench"
+mkdir -p "$OUT" "$INPUTS"
+RESULTS="$OUT/results.txt"
+export PATH="$HOME/.cargo/bin:$PATH"
+target="$(sed -n 's/^target-dir = "\(.*\)"/\1/p' .cargo/config.toml 2>/dev/null || true)"
+target="${CARGO_TARGET_DIR:-${target:-$ROOT/target}}"
+
+say() { echo "== $*" >&2; }
+record() { tee -a "$RESULTS"; }
+
+if [ ! -x "$REF/bin/python" ]; then
+  say "creating the reference venv in $REF"
+  python3 -m venv "$REF"
+  "$REF/bin/pip" install --quiet --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+  "$REF/bin/pip" install --quiet open_clip_torch decord mmcv-lite numpy opencv-python-headless
+fi
+PY="$REF/bin/python"
+
+VIDEO="$INPUTS/k400_like_340x256_10s.mp4"
+if [ ! -f "$VIDEO" ]; then
+  say "writing $VIDEO"
+  ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=340x256:rate=30:duration=10 \
+    -c:v libx264 -pix_fmt yuv420p "$VIDEO"
+fi
+CKPT="$INPUTS/actionclip_b32_random.pth"
+[ -f "$CKPT" ] || "$PY" tests/reference/bench_infer.py make "$CKPT"
+LABELS=tests/fixtures/text/label_map_k400.txt
+
+say "building (release)"
+cargo build --release --quiet -p kinema-tools --bin infer
+cargo build --release --quiet -p kinema-data --example bench_pipeline
+cargo build --release --quiet -p kinema-text --example tokenize_k400
+cargo test --no-run --quiet -p actionclip --test bench 2>/dev/null
+
+{
+  echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), threads $THREADS"
+  echo "# kinema $(git rev-parse --short HEAD), reference $("$PY" -c 'import torch; print("torch", torch.__version__)')"
+} | record
+
+say "1. data pipeline, 64 clips, 1 and 2 workers"
+"$target/release/examples/bench_pipeline" "$VIDEO" 64 1 2 | sed 's/^/KINEMA /' | record
+OMP_NUM_THREADS=1 "$PY" tests/reference/bench_pipeline.py "$VIDEO" 64 1 2 | sed 's/^/PYTHON /' | record
+
+say "2-3. encode_video (ViT-B/32, ViT-B/16) and encode_text (400 K400 labels x 1 template)"
+for arch in ViT-B/32 ViT-B/16; do
+  classes=0
+  [ "$arch" = ViT-B/32 ] && classes=400
+  "$PY" tests/reference/bench_actionclip.py --arch "${arch/\//-}" --threads "$THREADS" --runs 5 \
+    --classes "$classes" --templates 1 --labels "$LABELS" | record
+  KINEMA_BENCH_ARCH="$arch" KINEMA_BENCH_RUNS=5 KINEMA_BENCH_CLASSES="$classes" KINEMA_BENCH_TEMPLATES=1 \
+    cargo test --quiet -p actionclip --test bench -- --ignored --nocapture --test-threads 1 \
+    $([ "$classes" = 0 ] && echo bench_encode_video) 2>/dev/null | grep '^RUST_' | record
+done
+
+say "4. zero-shot inference end to end (ViT-B/32, 8 frames, 400 labels, 1 template)"
+for side in kinema python; do
+  if [ $side = kinema ]; then
+    cmd=("$target/release/infer" "$VIDEO" --checkpoint "$CKPT" --label-file "$LABELS" --template "a video of {}" --json)
+  else
+    cmd=("$PY" tests/reference/bench_infer.py run "$CKPT" "$VIDEO" "$LABELS" "a video of {}" --json "$OUT/python_infer.json")
+  fi
+  start=$(date +%s%N)
+  OMP_NUM_THREADS="$THREADS" /usr/bin/time -f "%M" -o "$OUT/$side.rss" "${cmd[@]}" > "$OUT/${side}_infer.out"
+  end=$(date +%s%N)
+  echo "INFER side=$side wall_ms=$(((end - start) / 1000000)) peak_rss_mb=$(($(cat "$OUT/$side.rss") / 1024))" | record
+done
+"$PY" - "$OUT/kinema_infer.out" "$OUT/python_infer.json" <<'EOF' | record
+import json, sys
+a = json.load(open(sys.argv[1]))["scores"]
+b = json.load(open(sys.argv[2]))["scores"]
+top = lambda s: max(range(len(s)), key=s.__getitem__)
+print(f"INFER_SCORES max_abs_diff={max(abs(x - y) for x, y in zip(a, b)):.2e} same_top1={top(a) == top(b)}")
+EOF
+
+say "5. tokenizer: 400 K400 labels x 16 templates"
+"$target/release/examples/tokenize_k400" "$LABELS" | sed 's/^/KINEMA_TOKENIZE /' | record
+PYTHONPATH=tests/reference "$PY" - "$LABELS" <<'EOF' | record
+import sys, time
+t = time.perf_counter()
+import open_clip
+from bench_actionclip import TEMPLATES
+labels = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+t1 = time.perf_counter()
+open_clip.tokenize([x.format(c) for x in TEMPLATES for c in labels])
+print(f"PYTHON_TOKENIZE 6400 prompts: {(time.perf_counter() - t1) * 1e3:.1f} ms (import {(t1 - t) * 1e3:.0f} ms)")
+EOF
+say "results in $RESULTS"
