@@ -66,7 +66,7 @@ for arch in ViT-B/32 ViT-B/16; do
     --classes "$classes" --templates 1 --labels "$LABELS" | record
   KINEMA_BENCH_ARCH="$arch" KINEMA_BENCH_RUNS=5 KINEMA_BENCH_CLASSES="$classes" KINEMA_BENCH_TEMPLATES=1 \
     cargo test --quiet -p actionclip --test bench -- --ignored --nocapture --test-threads 1 \
-    $([ "$classes" = 0 ] && echo bench_encode_video) 2>/dev/null | grep '^RUST_' | record
+    $([ "$classes" = 0 ] && echo bench_encode_video) 2>/dev/null | grep -o 'RUST_.*' | record
 done
 
 say "4. zero-shot inference end to end (ViT-B/32, 8 frames, 400 labels, 1 template)"

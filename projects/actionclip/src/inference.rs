@@ -41,11 +41,15 @@ pub fn load_for_inference(
         Some(p) => p,
         None => Box::new(ActionDataPreprocessor::new(&ActionDataPreprocessorConfig::default(), device)?),
     };
-    let mut model =
-        ActionClip::new(&inferred.spec, device, preprocessor, Box::new(CrossEntropyLoss::new(0.5)), options)?;
+    // Every parameter is overwritten below (strictly; a CLIP-only file gets the
+    // parameter-free adapter), so the random initialisation is skipped.
+    let mut model = kinema_models::layers::init::without_random_init(|| {
+        ActionClip::new(&inferred.spec, device, preprocessor, Box::new(CrossEntropyLoss::new(0.5)), options)
+    })?;
     let mode = if ck.is_clip_only() { LoadMode::NonStrict } else { LoadMode::Strict };
     let report = load_into_varstore(model.var_store(), &ck.tensors, mode, &path.display().to_string())?;
-    if report.unexpected.iter().chain(&report.missing).any(|(k, _)| k.starts_with("clip."))
+    if report.unexpected.iter().any(|(k, _)| k.starts_with("clip."))
+        || !report.missing.is_empty()
         || !report.mismatched.is_empty()
     {
         return Err(report.to_string().into());

@@ -4,8 +4,33 @@
 //! Randomness comes from libtorch's global generator: seed it (`tch::manual_seed`)
 //! before building a model to make initialisation reproducible.
 
+use std::cell::Cell;
+
 use tch::nn::{self, Init};
 use tch::{Kind, Tensor};
+
+thread_local! {
+    static SKIP_RANDOM_INIT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `build` with random initialisation turned off on this thread: random parameters
+/// start at zero and the in-place random re-initialisations do nothing. For models whose
+/// every parameter a checkpoint is about to overwrite (drawing 150 M random numbers
+/// costs about a second on a laptop CPU); the caller must then load strictly.
+pub fn without_random_init<T>(build: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SKIP_RANDOM_INIT.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SKIP_RANDOM_INIT.with(|s| s.replace(true)));
+    build()
+}
+
+fn skipping_random_init() -> bool {
+    SKIP_RANDOM_INIT.with(Cell::get)
+}
 
 /// Creating or re-initialising a parameter failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +46,11 @@ pub struct InitError {
 
 /// Creates the trainable parameter `name` under `p` with shape `dims`.
 pub fn var(p: &nn::Path<'_>, name: &str, dims: &[i64], init: Init) -> Result<Tensor, InitError> {
+    let init = match init {
+        Init::Const(_) => init,
+        _ if skipping_random_init() => Init::Const(0.0),
+        _ => init,
+    };
     p.f_var(name, dims, init).map_err(|source| InitError { name: p.path(name), dims: dims.to_vec(), source })
 }
 
@@ -43,6 +73,9 @@ pub fn xavier_uniform(fan_out: i64, fan_in: i64) -> Init {
 
 /// Fills `t` in place from N(mean, std), without recording gradients.
 pub fn normal_(t: &Tensor, mean: f64, std: f64) -> Result<(), tch::TchError> {
+    if skipping_random_init() {
+        return Ok(());
+    }
     tch::no_grad(|| {
         let mut t = t.shallow_clone();
         t.f_normal_(mean, std).map(|_| ())
@@ -68,7 +101,30 @@ pub fn copy_(t: &Tensor, src: &Tensor) -> Result<(), tch::TchError> {
 /// Fills `t` in place like the original ActionCLIP's `trunc_normal_`: N(0, 1), `fmod` 2,
 /// times `std`, plus `mean`.
 pub fn fmod_normal_(t: &Tensor, mean: f64, std: f64) -> Result<(), tch::TchError> {
+    if skipping_random_init() {
+        return Ok(());
+    }
     let sample =
         Tensor::f_randn(t.size(), (Kind::Float, t.device()))?.f_fmod(2.0)?.f_mul_scalar(std)?.f_add_scalar(mean)?;
     copy_(t, &sample)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_init_is_skipped_only_inside() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let (a, b) = without_random_init(|| {
+            let a = var(&vs.root(), "a", &[4], Init::Randn { mean: 0.0, stdev: 1.0 }).unwrap();
+            let b = var(&vs.root(), "b", &[2], Init::Const(3.0)).unwrap();
+            normal_(&b, 0.0, 1.0).unwrap();
+            (a, b)
+        });
+        assert_eq!(Vec::<f32>::try_from(&a).unwrap(), [0.0; 4]);
+        assert_eq!(Vec::<f32>::try_from(&b).unwrap(), [3.0; 2], "constants stay, normal_ does nothing");
+        let c = var(&vs.root(), "c", &[64], Init::Randn { mean: 0.0, stdev: 1.0 }).unwrap();
+        assert!(c.abs().sum(Kind::Float).double_value(&[]) > 1.0, "random again outside");
+    }
 }

@@ -89,6 +89,7 @@ fn config_list(config: Option<&Config>, key: &str, what: &str) -> anyhow::Result
 fn main() -> ExitCode {
     kinema_tools::run_main(|| {
         let args = Args::parse();
+        kinema_tools::init_console_logging();
         let start = Instant::now();
         let device = device_of(&args.device)?;
         let config = match &args.config {
