@@ -9,22 +9,15 @@ plus MMAction2's 6-block adapter), 8 frames of 224x224, batch 16 clips on one GP
 For each of fp32, fp16 (autocast + GradScaler) and bf16 (autocast). Prints one line each:
 `PYTORCH_GPU dtype=... train_samples_per_s=... infer_clips_per_s=...`.
 """
+import os
+import sys
 import time
 
 import open_clip
 import torch
-from open_clip.transformer import Transformer
 
-
-class Adapter(torch.nn.Module):
-    def __init__(self, t=8, width=512, layers=6, heads=8):
-        super().__init__()
-        self.frame_position_embeddings = torch.nn.Embedding(t, width)
-        self.transformer = Transformer(width, layers, heads, act_layer=open_clip.model.QuickGELU)
-
-    def forward(self, x):
-        h = x + self.frame_position_embeddings.weight[: x.shape[1]].unsqueeze(0)
-        return (self.transformer(h) + x).mean(1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_actionclip import Adapter  # noqa: E402  (MMAction2's TransformerAdapter)
 
 
 def bench(dtype, batch=16, frames=8, warm=5, iters=20):

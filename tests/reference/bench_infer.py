@@ -25,26 +25,13 @@ import sys  # noqa: E402
 
 import open_clip  # noqa: E402
 import torch  # noqa: E402
-from open_clip.transformer import Transformer  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_pipeline as pipe  # noqa: E402
+from bench_actionclip import Adapter  # noqa: E402  (MMAction2's TransformerAdapter)
 
 MEAN = torch.tensor([122.771, 116.746, 104.093]).view(1, 3, 1, 1)
 STD = torch.tensor([68.500, 66.632, 70.323]).view(1, 3, 1, 1)
-
-
-class Adapter(torch.nn.Module):
-    """MMAction2's TransformerAdapter: mean_t(transformer(x + pos) + x)."""
-
-    def __init__(self, t=8, width=512, layers=6, heads=8):
-        super().__init__()
-        self.frame_position_embeddings = torch.nn.Embedding(t, width)
-        self.transformer = Transformer(width, layers, heads, act_layer=open_clip.model.QuickGELU)
-
-    def forward(self, x):
-        h = x + self.frame_position_embeddings.weight[: x.shape[1]].unsqueeze(0)
-        return (self.transformer(h) + x).mean(1)
 
 
 def build(seed=None):

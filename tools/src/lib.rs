@@ -49,6 +49,28 @@ pub enum Launcher {
     Slurm,
 }
 
+/// The process arguments `tools/train` and `tools/test` share: `--launcher`, `--device`
+/// and torch.distributed.launch's `--local-rank`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProcessArgs {
+    /// How the processes were started.
+    #[arg(long, value_enum, default_value = "none")]
+    pub launcher: Launcher,
+    /// `cpu`, `cuda`, `cuda:N` (default: CUDA when available).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Accepted for torch.distributed.launch compatibility (sets LOCAL_RANK).
+    #[arg(long = "local-rank", alias = "local_rank", hide = true)]
+    pub local_rank: Option<usize>,
+}
+
+impl ProcessArgs {
+    /// The rank, world size and local rank the launcher set up.
+    pub fn dist_info(&self) -> anyhow::Result<kinema_engine::runner::DistInfo> {
+        launcher_dist_info(self.launcher, self.local_rank)
+    }
+}
+
 /// The rank, world size and local rank a launcher set up (from the environment).
 pub fn launcher_dist_info(
     launcher: Launcher,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use kinema_engine::runner::{RunOptions, Runner};
-use kinema_tools::{init_console_logging, launcher_dist_info, run_main, CfgOptions, Launcher};
+use kinema_tools::{init_console_logging, run_main, CfgOptions, ProcessArgs};
 use serde_json::{json, Value};
 
 /// Test a checkpoint (MMAction2's tools/test.py): prints the metrics and writes them to
@@ -31,15 +31,8 @@ struct Args {
     dump: Option<PathBuf>,
     #[command(flatten)]
     cfg: CfgOptions,
-    /// How the processes were started.
-    #[arg(long, value_enum, default_value = "none")]
-    launcher: Launcher,
-    /// `cpu`, `cuda`, `cuda:N` (default: CUDA when available).
-    #[arg(long)]
-    device: Option<String>,
-    /// Accepted for torch.distributed.launch compatibility (sets LOCAL_RANK).
-    #[arg(long = "local-rank", alias = "local_rank", hide = true)]
-    local_rank: Option<usize>,
+    #[command(flatten)]
+    process: ProcessArgs,
 }
 
 fn main() -> ExitCode {
@@ -70,8 +63,8 @@ fn main() -> ExitCode {
             config_path: args.config.clone(),
             work_dir: args.work_dir.clone(),
             load_from: Some(checkpoint),
-            device: args.device.clone(),
-            dist: launcher_dist_info(args.launcher, args.local_rank)?,
+            device: args.process.device.clone(),
+            dist: args.process.dist_info()?,
             ..RunOptions::default()
         };
         let mut runner = Runner::from_config(cfg, options)?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kinema_engine::runner::{Resume, RunOptions, Runner};
-use kinema_tools::{init_console_logging, launcher_dist_info, run_main, CfgOptions, Launcher};
+use kinema_tools::{init_console_logging, run_main, CfgOptions, ProcessArgs};
 
 /// Train a model from a config (MMAction2's tools/train.py).
 #[derive(Parser)]
@@ -32,18 +32,11 @@ struct Args {
     deterministic: bool,
     #[command(flatten)]
     cfg: CfgOptions,
-    /// How the processes were started.
-    #[arg(long, value_enum, default_value = "none")]
-    launcher: Launcher,
     /// Build every component and read one batch, then exit.
     #[arg(long = "dry-run")]
     dry_run: bool,
-    /// `cpu`, `cuda`, `cuda:N` (default: CUDA when available).
-    #[arg(long)]
-    device: Option<String>,
-    /// Accepted for torch.distributed.launch compatibility (sets LOCAL_RANK).
-    #[arg(long = "local-rank", alias = "local_rank", hide = true)]
-    local_rank: Option<usize>,
+    #[command(flatten)]
+    process: ProcessArgs,
 }
 
 fn main() -> ExitCode {
@@ -64,8 +57,8 @@ fn main() -> ExitCode {
             amp: args.amp,
             seed: args.seed,
             deterministic: args.deterministic,
-            device: args.device.clone(),
-            dist: launcher_dist_info(args.launcher, args.local_rank)?,
+            device: args.process.device.clone(),
+            dist: args.process.dist_info()?,
             dry_run: args.dry_run,
             ..RunOptions::default()
         };

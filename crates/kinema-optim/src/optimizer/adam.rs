@@ -112,6 +112,20 @@ impl AdamOptimizer {
         let defaults = ParamGroup::new(Vec::new(), lr, weight_decay, hyper)?;
         Ok(AdamOptimizer { defaults, decoupled, state: BTreeMap::new() })
     }
+}
+
+impl Optimizer for AdamOptimizer {
+    fn type_name(&self) -> &'static str {
+        if self.decoupled {
+            "AdamW"
+        } else {
+            "Adam"
+        }
+    }
+
+    fn defaults(&self) -> &ParamGroup {
+        &self.defaults
+    }
 
     fn update(&mut self, p: &Param, group: &ParamGroup) -> Result<()> {
         let Hyper::Adam { betas: (beta1, beta2), eps, amsgrad } = group.hyper else {
@@ -161,32 +175,6 @@ impl AdamOptimizer {
         let _ = denom.f_add_scalar_(eps)?;
         // param += -step_size * exp_avg / denom (addcdiv's rounding).
         let _ = param.f_addcdiv_(&state.exp_avg.f_mul_scalar(-step_size)?, &denom)?;
-        Ok(())
-    }
-}
-
-impl Optimizer for AdamOptimizer {
-    fn type_name(&self) -> &'static str {
-        if self.decoupled {
-            "AdamW"
-        } else {
-            "Adam"
-        }
-    }
-
-    fn defaults(&self) -> &ParamGroup {
-        &self.defaults
-    }
-
-    fn step(&mut self, groups: &[ParamGroup], has_grad: &dyn Fn(&Param) -> bool) -> Result<()> {
-        let _guard = tch::no_grad_guard();
-        for group in groups {
-            for p in group.params() {
-                if has_grad(p) {
-                    self.update(p, group)?;
-                }
-            }
-        }
         Ok(())
     }
 

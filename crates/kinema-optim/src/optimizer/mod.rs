@@ -39,9 +39,23 @@ pub trait Optimizer: Send {
     /// the template of every group).
     fn defaults(&self) -> &ParamGroup;
 
+    /// One update of the parameter `p` with the settings of its `group` (called under
+    /// `no_grad`).
+    fn update(&mut self, p: &Param, group: &ParamGroup) -> Result<()>;
+
     /// One update of every parameter of `groups` for which `has_grad` is true (PyTorch
     /// skips parameters whose `.grad` is `None`). Runs under `no_grad`.
-    fn step(&mut self, groups: &[ParamGroup], has_grad: &dyn Fn(&Param) -> bool) -> Result<()>;
+    fn step(&mut self, groups: &[ParamGroup], has_grad: &dyn Fn(&Param) -> bool) -> Result<()> {
+        let _guard = tch::no_grad_guard();
+        for group in groups {
+            for p in group.params() {
+                if has_grad(p) {
+                    self.update(p, group)?;
+                }
+            }
+        }
+        Ok(())
+    }
 
     /// The scalar state per parameter name (`{"<name>": {"step": 3}}`).
     fn state_meta(&self) -> Value;

@@ -62,6 +62,16 @@ impl SgdOptimizer {
         let defaults = ParamGroup::new(Vec::new(), lr, weight_decay, Hyper::Sgd { momentum, dampening, nesterov })?;
         Ok(SgdOptimizer { defaults, buffers: BTreeMap::new() })
     }
+}
+
+impl Optimizer for SgdOptimizer {
+    fn type_name(&self) -> &'static str {
+        "SGD"
+    }
+
+    fn defaults(&self) -> &ParamGroup {
+        &self.defaults
+    }
 
     fn update(&mut self, p: &Param, group: &ParamGroup) -> Result<()> {
         let Hyper::Sgd { momentum, dampening, nesterov } = group.hyper else {
@@ -88,28 +98,6 @@ impl SgdOptimizer {
             grad = if nesterov { add_scaled(&grad, &buf, momentum)? } else { buf };
         }
         add_scaled_(&mut param, &grad, -group.lr)
-    }
-}
-
-impl Optimizer for SgdOptimizer {
-    fn type_name(&self) -> &'static str {
-        "SGD"
-    }
-
-    fn defaults(&self) -> &ParamGroup {
-        &self.defaults
-    }
-
-    fn step(&mut self, groups: &[ParamGroup], has_grad: &dyn Fn(&Param) -> bool) -> Result<()> {
-        let _guard = tch::no_grad_guard();
-        for group in groups {
-            for p in group.params() {
-                if has_grad(p) {
-                    self.update(p, group)?;
-                }
-            }
-        }
-        Ok(())
     }
 
     fn state_meta(&self) -> Value {
