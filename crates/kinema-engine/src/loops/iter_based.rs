@@ -60,11 +60,7 @@ impl TrainLoop for IterBasedTrainLoop {
         runner.call_hooks(|h, r| h.before_train(r))?;
         runner.call_hooks(|h, r| h.before_train_epoch(r))?;
         runner.model.set_training(true);
-        let loader = runner
-            .train_parts
-            .as_ref()
-            .map(|p| std::sync::Arc::clone(&p.loader))
-            .ok_or_else(|| EngineError::Invalid("training parts not built".into()))?;
+        let loader = super::train_loader(runner)?;
         let mut guard = loader.lock().map_err(|_| EngineError::Invalid("the train loader lock is poisoned".into()))?;
         while runner.progress.iter < self.config.max_iters && !runner.stop_training {
             let start = runner.progress.batch_in_epoch as usize;

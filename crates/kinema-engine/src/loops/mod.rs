@@ -88,16 +88,23 @@ pub fn build_eval_loop(cfg: &Config, mode: EvalMode) -> Result<Box<dyn EvalLoop>
     Ok(build::<EvalLoopKind>(&value, &site, &())?.into_inner())
 }
 
+/// The runner's training loader (shared so a loop can hold it while the runner runs hooks).
+pub(crate) fn train_loader(
+    runner: &Runner,
+) -> Result<std::sync::Arc<std::sync::Mutex<kinema_data::DataLoader>>, EngineError> {
+    runner
+        .train_parts
+        .as_ref()
+        .map(|p| std::sync::Arc::clone(&p.loader))
+        .ok_or_else(|| EngineError::Invalid("training parts not built".into()))
+}
+
 /// Runs the batches of epoch `runner.progress.epoch` from `runner.progress.batch_in_epoch`
 /// on (a resumed run continues mid-epoch), with the epoch hooks around them.
 pub(crate) fn run_train_epoch(runner: &mut Runner) -> Result<(), EngineError> {
     runner.call_hooks(|h, r| h.before_train_epoch(r))?;
     runner.model.set_training(true);
-    let loader = runner
-        .train_parts
-        .as_ref()
-        .map(|p| std::sync::Arc::clone(&p.loader))
-        .ok_or_else(|| EngineError::Invalid("training parts not built".into()))?;
+    let loader = train_loader(runner)?;
     let start = runner.progress.batch_in_epoch as usize;
     let mut guard = loader.lock().map_err(|_| EngineError::Invalid("the train loader lock is poisoned".into()))?;
     for (offset, batch) in guard.epoch_from(runner.progress.epoch, start).enumerate() {
