@@ -28,8 +28,14 @@ record() { tee -a "$RESULTS"; }
 if [ ! -x "$REF/bin/python" ]; then
   say "creating the reference venv in $REF"
   python3 -m venv "$REF"
-  "$REF/bin/pip" install --quiet --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
-  "$REF/bin/pip" install --quiet open_clip_torch decord mmcv-lite numpy opencv-python-headless
+  # PyPI only: torch 2.13's Linux wheel (CUDA build, runs on CPU) with its dependencies,
+  # torchvision 0.28 (its pair, for open_clip), decord 0.6, mmcv-lite 2.1 (brings OpenCV).
+  "$REF/bin/pip" install --quiet torch==2.13.0 torchvision==0.28.0 timm open_clip_torch decord==0.6.0 \
+    mmcv-lite==2.1.0 numpy
+fi
+if ! command -v ffmpeg >/dev/null 2>&1; then
+  say "installing the ffmpeg command line tool (writes the benchmark video)"
+  apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
 fi
 PY="$REF/bin/python"
 

@@ -74,17 +74,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for b in loader.epoch(0) {
                 b?;
             }
-            let start = Instant::now();
+            let (start, busy) = (Instant::now(), busy_cpu_seconds());
             let mut n = 0;
             for b in loader.epoch(1) {
                 n += b?.len();
             }
             let secs = start.elapsed().as_secs_f64();
-            println!("{name:<6} pipeline, {w} worker(s): {n} clips in {secs:.2} s = {:.1} clips/s", n as f64 / secs);
+            let cpu = busy_cpu_seconds() - busy;
+            println!(
+                "{name:<6} pipeline, {w} worker(s): {n} clips in {secs:.2} s = {:.1} clips/s; \
+                 {cpu:.2} busy CPU-s = {:.1} clips per CPU-s",
+                n as f64 / secs,
+                n as f64 / cpu
+            );
         }
     }
     std::fs::remove_dir_all(&dir)?;
     transforms_only(&video, clips)
+}
+
+/// CPU time spent by the whole machine so far (all cores, everything but idle and I/O
+/// wait, from `/proc/stat`): the per-core measure, the same for both sides of the comparison.
+fn busy_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> =
+        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal, in USER_HZ (100 per second on Linux)
+    let busy: f64 = fields.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum();
+    busy / 100.0
 }
 
 /// The spatial part alone, on 8 frames decoded once, in this thread: what the pipelines

@@ -187,3 +187,18 @@ fn load_into_plain_tensors_by_name() {
     assert_eq!(a.kind(), Kind::Double);
     assert_eq!(values(&a), vec![1.0, 2.0]);
 }
+
+#[test]
+fn empty_or_truncated_safetensors_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.safetensors");
+    save_safetensors(&good, &sample(), None).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    for (name, len) in [("empty.safetensors", 0), ("header_only.safetensors", 8), ("cut.safetensors", bytes.len() - 3)]
+    {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes[..len]).unwrap();
+        let msg = load_safetensors(&path).unwrap_err().to_string();
+        assert!(msg.contains(name), "{msg}");
+    }
+}

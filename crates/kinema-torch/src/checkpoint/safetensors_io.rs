@@ -22,13 +22,17 @@ pub const META_KEY: &str = "kinema.meta";
 /// `__metadata__` key holding the JSON array of tensor names in saving order.
 pub const ORDER_KEY: &str = "kinema.order";
 
-struct Bytes {
+/// One tensor as safetensors sees it: a contiguous CPU tensor whose memory is written to
+/// the file as it is, without an intermediate copy (a checkpoint of a large model would
+/// otherwise need twice its size in extra memory while saving).
+struct TensorView {
     dtype: Dtype,
     shape: Vec<usize>,
-    data: Vec<u8>,
+    tensor: Tensor,
+    len: usize,
 }
 
-impl View for &Bytes {
+impl View for &TensorView {
     fn dtype(&self) -> Dtype {
         self.dtype
     }
@@ -36,10 +40,16 @@ impl View for &Bytes {
         &self.shape
     }
     fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
+        if self.len == 0 {
+            return Cow::Borrowed(&[]);
+        }
+        // SAFETY: `tensor` is a contiguous CPU tensor of exactly `len` bytes (checked when
+        // the view was made), owned by this view and not written to while it lives, so
+        // its storage is valid and unchanged for the lifetime of the returned slice.
+        Cow::Borrowed(unsafe { std::slice::from_raw_parts(self.tensor.data_ptr() as *const u8, self.len) })
     }
     fn data_len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 }
 
@@ -75,20 +85,20 @@ fn kind_of(dtype: Dtype) -> Option<Kind> {
     })
 }
 
-fn tensor_bytes(path: &Path, name: &str, t: &Tensor) -> Result<Bytes> {
+fn tensor_view(path: &Path, name: &str, t: &Tensor) -> Result<TensorView> {
     let torch = |e| CheckpointError::torch(path, e);
     let kind = t.f_kind().map_err(torch)?;
     let dtype = dtype_of(kind).ok_or_else(|| {
         CheckpointError::content(path, format!("tensor `{name}` has dtype {kind:?}, which safetensors cannot store"))
     })?;
-    let t = t.detach().f_to_device(Device::Cpu).and_then(|t| t.f_contiguous()).map_err(torch)?;
-    let shape = t.size().iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect::<Vec<_>>();
+    // A no-op (the same storage) for the usual contiguous CPU parameter; a copy otherwise.
+    let tensor = t.detach().f_to_device(Device::Cpu).and_then(|t| t.f_contiguous()).map_err(torch)?;
+    let shape = tensor.size().iter().map(|&d| usize::try_from(d).unwrap_or(0)).collect::<Vec<_>>();
     let numel: usize = shape.iter().product();
-    let mut data = vec![0u8; numel * kind.elt_size_in_bytes()];
-    if numel > 0 {
-        t.f_copy_data_u8(&mut data, numel).map_err(torch)?;
+    if !tensor.is_contiguous() || tensor.numel() != numel {
+        return Err(CheckpointError::content(path, format!("tensor `{name}` could not be made contiguous")));
     }
-    Ok(Bytes { dtype, shape, data })
+    Ok(TensorView { dtype, shape, tensor, len: numel * kind.elt_size_in_bytes() })
 }
 
 /// Writes `tensors` (any device, any layout) and optional JSON `meta` to a safetensors file
@@ -106,7 +116,7 @@ pub fn save_safetensors(
         if !seen.insert(name.as_str()) || name == "__metadata__" {
             return Err(CheckpointError::content(path, format!("tensor name `{name}` is repeated or reserved")));
         }
-        views.push((name.clone(), tensor_bytes(path, name, t)?));
+        views.push((name.clone(), tensor_view(path, name, t)?));
     }
     let mut header = HashMap::new();
     header.insert("format".to_string(), "pt".to_string());
@@ -115,21 +125,31 @@ pub fn save_safetensors(
     if let Some(meta) = meta {
         header.insert(META_KEY.to_string(), meta.to_string());
     }
-    let bytes = safetensors::serialize(views.iter().map(|(n, b)| (n.as_str(), b)), Some(header))
-        .map_err(|source| CheckpointError::Safetensors { path: path.into(), source })?;
-    write_atomically(path, &bytes)
+    write_atomically_with(path, |tmp| {
+        safetensors::serialize_to_file(views.iter().map(|(n, v)| (n.as_str(), v)), Some(header), tmp)
+            .map_err(|source| CheckpointError::Safetensors { path: path.into(), source })
+    })
 }
 
 /// Writes `bytes` to `path` through a synced temporary file in the same folder and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |tmp| {
+        let mut file = std::fs::OpenOptions::new().write(true).open(tmp).map_err(|e| CheckpointError::io(path, e))?;
+        file.write_all(bytes).map_err(|e| CheckpointError::io(path, e))
+    })
+}
+
+/// Lets `write` fill a temporary file in `path`'s folder (given its path), then syncs it
+/// and renames it over `path`, so a crash never leaves a half-written file at `path`.
+fn write_atomically_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let io = |e| CheckpointError::io(path, e);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let stem = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp = tempfile::Builder::new().prefix(&format!(".{stem}.")).suffix(".tmp").tempfile_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
+    let tmp = tempfile::Builder::new().prefix(&format!(".{stem}.")).suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    write(tmp.path())?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     if let Ok(d) = std::fs::File::open(dir) {
@@ -143,10 +163,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// order) and the JSON metadata saved with them.
 pub fn load_safetensors(path: impl AsRef<Path>) -> Result<Checkpoint> {
     let path = path.as_ref();
-    let buf = std::fs::read(path).map_err(|e| CheckpointError::io(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| CheckpointError::io(path, e))?;
+    // Mapped, not read: a training checkpoint of a large model is as big as the model and
+    // its optimizer state, and reading it into a buffer first would double the memory
+    // needed to resume.
+    // SAFETY: Kinema replaces checkpoints by renaming a new file over the old one, never
+    // by writing into it, so the mapped file does not change while it is read here (the
+    // tensors below are copies, made before the mapping is dropped).
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| CheckpointError::io(path, e))?;
+    let buf: &[u8] = &map;
     let st_err = |source| CheckpointError::Safetensors { path: path.into(), source };
-    let (_, header) = SafeTensors::read_metadata(&buf).map_err(st_err)?;
-    let st = SafeTensors::deserialize(&buf).map_err(st_err)?;
+    let (_, header) = SafeTensors::read_metadata(buf).map_err(st_err)?;
+    let st = SafeTensors::deserialize(buf).map_err(st_err)?;
     let extra = header.metadata().clone().unwrap_or_default();
     let mut names = header.offset_keys();
     if let Some(order) = extra.get(ORDER_KEY).and_then(|o| serde_json::from_str::<Vec<String>>(o).ok()) {
