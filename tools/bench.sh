@@ -50,7 +50,7 @@ CKPT="$INPUTS/actionclip_b32_random.pth"
 LABELS=tests/fixtures/text/label_map_k400.txt
 
 say "building (release)"
-cargo build --release --quiet -p kinema-tools --bin infer
+cargo build --release --quiet -p kinema-tools --bin infer --bin train --bin make_synthetic_dataset
 cargo build --release --quiet -p kinema-data --example bench_pipeline
 cargo build --release --quiet -p kinema-text --example tokenize_k400
 cargo test --no-run --quiet -p actionclip --test bench 2>/dev/null
@@ -60,20 +60,29 @@ cargo test --no-run --quiet -p actionclip --test bench 2>/dev/null
   echo "# kinema $(git rev-parse --short HEAD), reference $("$PY" -c 'import torch; print("torch", torch.__version__)')"
 } | record
 
-say "1. data pipeline, 64 clips, 1 and 2 workers"
-"$target/release/examples/bench_pipeline" "$VIDEO" 64 1 2 | sed 's/^/KINEMA /' | record
-OMP_NUM_THREADS=1 "$PY" tests/reference/bench_pipeline.py "$VIDEO" 64 1 2 | sed 's/^/PYTHON /' | record
-
-say "2-3. encode_video (ViT-B/32, ViT-B/16) and encode_text (400 K400 labels x 1 template)"
-for arch in ViT-B/32 ViT-B/16; do
-  classes=0
-  [ "$arch" = ViT-B/32 ] && classes=400
-  "$PY" tests/reference/bench_actionclip.py --arch "${arch/\//-}" --threads "$THREADS" --runs 5 \
-    --classes "$classes" --templates 1 --labels "$LABELS" | record
-  KINEMA_BENCH_ARCH="$arch" KINEMA_BENCH_RUNS=5 KINEMA_BENCH_CLASSES="$classes" KINEMA_BENCH_TEMPLATES=1 \
-    cargo test --quiet -p actionclip --test bench -- --ignored --nocapture --test-threads 1 \
-    $([ "$classes" = 0 ] && echo bench_encode_video) 2>/dev/null | grep -o 'RUST_.*' | record
+say "1. data pipeline, 96 clips, 1 and 2 workers, the two sides alternating, twice"
+for round in 1 2; do
+  "$target/release/examples/bench_pipeline" "$VIDEO" 96 1 2 | sed "s/^/KINEMA round $round: /" | record
+  OMP_NUM_THREADS=1 "$PY" tests/reference/bench_pipeline.py "$VIDEO" 96 1 2 | sed "s/^/PYTHON round $round: /" | record
 done
+
+say "2. encode_video (ViT-B/32, ViT-B/16), with each side's peak resident memory"
+rss_mb() { echo $(($(cat "$1") / 1024)); }
+for arch in ViT-B/32 ViT-B/16; do
+  /usr/bin/time -f "%M" -o "$OUT/rss" "$PY" tests/reference/bench_actionclip.py --arch "${arch/\//-}" \
+    --threads "$THREADS" --runs 5 --classes 0 | record
+  echo "PYTHON_ENCODE_VIDEO_RSS arch=$arch peak_rss_mb=$(rss_mb "$OUT/rss")" | record
+  KINEMA_BENCH_ARCH="$arch" KINEMA_BENCH_RUNS=5 /usr/bin/time -f "%M" -o "$OUT/rss" \
+    cargo test --quiet -p actionclip --test bench -- --ignored --nocapture --test-threads 1 bench_encode_video \
+    2>/dev/null | grep -o 'RUST_.*' | record
+  echo "KINEMA_ENCODE_VIDEO_RSS arch=$arch peak_rss_mb=$(rss_mb "$OUT/rss")" | record
+done
+
+say "3. encode_text (400 K400 labels x 1 template)"
+"$PY" tests/reference/bench_actionclip.py --arch ViT-B-32 --threads "$THREADS" --runs 1 --classes 400 \
+  --templates 1 --labels "$LABELS" | grep TEXT | record
+KINEMA_BENCH_CLASSES=400 KINEMA_BENCH_TEMPLATES=1 cargo test --quiet -p actionclip --test bench -- --ignored \
+  --nocapture --test-threads 1 bench_prompt_truncation 2>/dev/null | grep -o 'RUST_.*' | record
 
 say "4. zero-shot inference end to end (ViT-B/32, 8 frames, 400 labels, 1 template)"
 for side in kinema python; do
@@ -95,7 +104,46 @@ top = lambda s: max(range(len(s)), key=s.__getitem__)
 print(f"INFER_SCORES max_abs_diff={max(abs(x - y) for x, y in zip(a, b)):.2e} same_top1={top(a) == top(b)}")
 EOF
 
-say "5. tokenizer: 400 K400 labels x 16 templates"
+say "5. training, batch 2 of 8 frames: tiny and ViT-B/32, with each side's peak resident memory"
+# Kinema: the whole tools/train loop (loader with 2 workers, hooks, logging, the checkpoint
+# at the end) on synthetic 340x256 H.264 videos, per-iteration times from its scalars.json
+# (window 1), the first two iterations dropped. PyTorch: the model step alone
+# (tests/reference/bench_train_step.py).
+# The tiny model reads the demo's 64x64 videos (it sees 32x32 frames), B/32 Kinetics-like ones.
+[ -f "$INPUTS/train_ds/train_list.txt" ] || "$target/release/make_synthetic_dataset" "$INPUTS/train_ds" \
+  --classes 8 --videos-per-class 4 --frames 300 --size 340x256 >&2
+[ -f "$INPUTS/train_ds_64/train_list.txt" ] || "$target/release/make_synthetic_dataset" "$INPUTS/train_ds_64" \
+  --classes 8 --videos-per-class 12 >&2
+for arch in tiny ViT-B-32; do
+  DS="$INPUTS/train_ds"
+  if [ "$arch" = tiny ]; then
+    DS="$INPUTS/train_ds_64"
+    config=projects/actionclip/configs/tiny_synthetic.toml
+    extra=(train_cfg.max_epochs=2 model.loss.type=CrossEntropyLoss model.loss.loss_weight=0.5)
+  else
+    config=projects/actionclip/configs/b32_8f.toml
+    extra=(train_cfg.max_epochs=1 model.pretrained=None)
+  fi
+  work="$OUT/train_$arch"
+  rm -rf "$work"
+  /usr/bin/time -f "%M" -o "$OUT/rss" "$target/release/train" "$config" --work-dir "$work" --device cpu \
+    --cfg-options data_root="$DS" data_root_val="$DS" ann_file_train="$DS/train_list.txt" \
+    ann_file_val="$DS/val_list.txt" train_dataloader.batch_size=2 train_dataloader.num_workers=2 \
+    train_cfg.val_begin=1000 default_hooks.logger.interval=1 log_processor.window_size=1 "${extra[@]}" \
+    > "$OUT/train_$arch.log" 2>&1
+  "$PY" - "$(ls "$work"/*/vis_data/scalars.json)" "$arch" "$(rss_mb "$OUT/rss")" <<'EOF' | record
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"data_time"' in l][2:]
+t = [r["time"] for r in rows]
+d = [r["data_time"] for r in rows]
+print(f"KINEMA_TRAIN_STEP arch={sys.argv[2]} batch=2 iters={len(t)} median_s={statistics.median(t):.3f} "
+      f"min_s={min(t):.3f} data_wait_share={sum(d) / sum(t) * 100:.2f}% peak_rss_mb={sys.argv[3]}")
+EOF
+  "$PY" tests/reference/bench_train_step.py --arch "$arch" --batch 2 --threads "$THREADS" \
+    --iters "$([ "$arch" = tiny ] && echo 30 || echo 6)" | record
+done
+
+say "6. tokenizer: 400 K400 labels x 16 templates"
 "$target/release/examples/tokenize_k400" "$LABELS" | sed 's/^/KINEMA_TOKENIZE /' | record
 PYTHONPATH=tests/reference "$PY" - "$LABELS" <<'EOF' | record
 import sys, time

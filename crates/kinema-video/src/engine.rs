@@ -27,8 +27,9 @@ pub(crate) struct Engine {
     /// decoder (demuxers may land on an earlier keyframe than asked for).
     skip_before: Option<i64>,
     skipped: usize,
-    /// The frame being decoded towards: non-reference frames before it need not be decoded.
-    target: Option<usize>,
+    /// The frames the caller still wants, ascending: a non-reference frame outside this
+    /// list need not be decoded (nothing needs its pixels, nothing refers to it).
+    wanted: Vec<usize>,
     discarding: bool,
     cursor: Option<usize>,
     last: Option<usize>,
@@ -51,7 +52,7 @@ impl Engine {
             input_done: false,
             skip_before: None,
             skipped: 0,
-            target: None,
+            wanted: Vec::new(),
             discarding: false,
             cursor: None,
             last: None,
@@ -71,9 +72,11 @@ impl Engine {
         self.cursor
     }
 
-    /// Sets the frame decoding is heading for (see [`Engine::next`]).
-    pub fn set_target(&mut self, target: Option<usize>) {
-        self.target = target;
+    /// Sets the frames the caller wants from here on (ascending); the decoder may skip
+    /// non-reference frames outside them. Empty: decode every frame.
+    pub fn set_wanted(&mut self, wanted: &[usize]) {
+        self.wanted.clear();
+        self.wanted.extend_from_slice(wanted);
     }
 
     /// Positions the demuxer at `point` and resets the decoder.
@@ -162,7 +165,7 @@ impl Engine {
                 }
             },
         };
-        self.discard_if_before_target(&packet, index);
+        self.discard_if_unwanted(&packet, index);
         match self.decoder.send_packet(&packet) {
             Ok(()) => {}
             Err(e) if is_again(&e) => self.pending = Some(packet),
@@ -174,17 +177,20 @@ impl Engine {
         Ok(())
     }
 
-    /// Lets the decoder skip `packet` when it is a non-reference frame shown before the
-    /// target: nothing needs its pixels, nothing refers to it. Only with timestamp numbering
-    /// (counting frames needs every frame to come out).
-    fn discard_if_before_target(&mut self, packet: &Packet, index: &FrameIndex) {
-        let before_target = match (self.target, packet.pts(), index.numbering()) {
-            (Some(target), Some(pts), Numbering::Timestamps(_)) => index.position_of(pts).is_some_and(|p| p < target),
+    /// Lets the decoder skip `packet` when it is a non-reference frame that is not wanted:
+    /// nothing needs its pixels, nothing refers to it (the decoder itself checks that the
+    /// frame is a non-reference one). Only with timestamp numbering (counting frames needs
+    /// every frame to come out), and only for packets whose frame number is known.
+    fn discard_if_unwanted(&mut self, packet: &Packet, index: &FrameIndex) {
+        let unwanted = match (packet.pts(), index.numbering()) {
+            (Some(pts), Numbering::Timestamps(_)) if !self.wanted.is_empty() => {
+                index.position_of(pts).is_some_and(|p| self.wanted.binary_search(&p).is_err())
+            }
             _ => false,
         };
-        if before_target != self.discarding {
-            self.discarding = before_target;
-            self.decoder.skip_frame(if before_target { Discard::NonReference } else { Discard::Default });
+        if unwanted != self.discarding {
+            self.discarding = unwanted;
+            self.decoder.skip_frame(if unwanted { Discard::NonReference } else { Discard::Default });
         }
     }
 

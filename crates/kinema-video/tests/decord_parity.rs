@@ -125,4 +125,12 @@ fn random_access_with_b_frames_matches_decord_get_batch() {
     for i in [59usize, 0, 13, 12, 11, 36, 35, 48, 1] {
         assert_eq!(frame_hashes(&mut reader, &[i]), vec![all[i].clone()], "frame {i}");
     }
+    // Several frames per call: non-reference frames between and after the wanted ones
+    // are skipped, the wanted ones (reference or not) still come out exact.
+    let patterns: [&[usize]; 4] =
+        [&[11, 12, 13, 36, 48], &[1, 3, 5, 7, 9, 58, 59], &[20, 21, 22, 23, 24, 25], &[47, 2, 30]];
+    for pattern in patterns {
+        let want: Vec<String> = pattern.iter().map(|&i| all[i].clone()).collect();
+        assert_eq!(frame_hashes(&mut reader, pattern), want, "indices {pattern:?}");
+    }
 }
