@@ -79,8 +79,11 @@ fn case2_per_template_softmax_and_scores_match_upstream() {
     assert!(d < 1e-5, "text features differ by {d}");
     let video = l2_normalize(&tch::no_grad(|| model.encode_video(&npy("input.npy"))).unwrap()).unwrap();
     let per_template = (&video * 100.0).matmul(&text.tr()).view([16, 10]).softmax(1, Kind::Float);
+    // Logits are 100x cosines: a last-bit difference in a feature (which depends on the
+    // CPU's SIMD width: MKL takes other kernels on AVX-512 than on AVX2) moves a softmax
+    // value by up to ~5e-6, so this bound is 1e-5 where the averaged scores keep 1e-6.
     let d = max_abs(&per_template, &npy("case2_per_template_softmax.npy"));
-    assert!(d < 1e-6, "per-template softmax differs by {d}");
+    assert!(d < 1e-5, "per-template softmax differs by {d}");
     let scores = model.predict_frames(&npy("input.npy")).unwrap();
     let want = json_tensor(&expected()["case2_k400_first10_default_templates"]["scores"]).view([1, 10]);
     let d = max_abs(&scores, &want);

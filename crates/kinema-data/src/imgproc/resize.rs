@@ -132,22 +132,24 @@ impl Resizer {
         }
     }
 
-    fn horizontal(&self, row: &[u8], x: &AxisTable, out: &mut [i32]) {
+    /// OpenCV's horizontal pass, already reduced by `>> 4` as its vertical SIMD kernel
+    /// does first: `(a0 * p0 + a1 * p1) >> 4` fits 16 bits (weights sum to 2048 or 2049).
+    fn horizontal(&self, row: &[u8], x: &AxisTable, out: &mut [i16]) {
         let cn = self.channels;
         if cn == 3 {
             for (dx, o) in out.chunks_exact_mut(3).enumerate() {
                 let (p, q) = (x.first[dx] * 3, x.second[dx] * 3);
                 let (a0, a1) = (x.w0[dx], x.w1[dx]);
-                o[0] = row[p] as i32 * a0 + row[q] as i32 * a1;
-                o[1] = row[p + 1] as i32 * a0 + row[q + 1] as i32 * a1;
-                o[2] = row[p + 2] as i32 * a0 + row[q + 2] as i32 * a1;
+                o[0] = ((row[p] as i32 * a0 + row[q] as i32 * a1) >> 4) as i16;
+                o[1] = ((row[p + 1] as i32 * a0 + row[q + 1] as i32 * a1) >> 4) as i16;
+                o[2] = ((row[p + 2] as i32 * a0 + row[q + 2] as i32 * a1) >> 4) as i16;
             }
         } else {
             for (dx, o) in out.chunks_exact_mut(cn).enumerate() {
                 let (p, q) = (x.first[dx] * cn, x.second[dx] * cn);
                 let (a0, a1) = (x.w0[dx], x.w1[dx]);
                 for c in 0..cn {
-                    o[c] = row[p + c] as i32 * a0 + row[q + c] as i32 * a1;
+                    o[c] = ((row[p + c] as i32 * a0 + row[q + c] as i32 * a1) >> 4) as i16;
                 }
             }
         }
@@ -158,7 +160,7 @@ impl Resizer {
         let src_row = self.src_w * cn;
         let width = self.dst_w * cn;
         // Two cached horizontally-resized source rows, as OpenCV keeps them.
-        let mut rows = [vec![0i32; width], vec![0i32; width]];
+        let mut rows = [vec![0i16; width], vec![0i16; width]];
         let mut ids = [usize::MAX, usize::MAX];
         for (dy, out) in dst.chunks_exact_mut(width).enumerate() {
             let (r0, r1) = (y.first[dy], y.second[dy]);
@@ -180,19 +182,20 @@ impl Resizer {
                     k
                 }
             };
-            vertical(&rows[s0], &rows[s1], y.w0[dy], y.w1[dy], out);
+            vertical(&rows[s0], &rows[s1], y.w0[dy] as i16, y.w1[dy] as i16, out);
         }
     }
 }
 
-/// OpenCV's SIMD vertical kernel (`VResizeLinearVec_32s8u`): inputs reduced to 16 bits,
-/// high halves of the 16x16 products, rounding by `+2 >> 2`.
+/// OpenCV's SIMD vertical kernel (`VResizeLinearVec_32s8u`) on the horizontally reduced
+/// rows: high halves of the 16x16 products, rounding by `+2 >> 2`, saturated to 0..=255.
+/// Written lane by lane in 16-bit arithmetic so the compiler vectorises it (`pmulhw`).
 #[inline]
-fn vertical(h0: &[i32], h1: &[i32], b0: i32, b1: i32, out: &mut [u8]) {
-    for ((o, &s0), &s1) in out.iter_mut().zip(h0).zip(h1) {
-        let x0 = (s0 >> 4).clamp(i16::MIN as i32, i16::MAX as i32);
-        let x1 = (s1 >> 4).clamp(i16::MIN as i32, i16::MAX as i32);
-        let v = (((x0 * b0) >> 16) + ((x1 * b1) >> 16) + 2) >> 2;
+fn vertical(h0: &[i16], h1: &[i16], b0: i16, b1: i16, out: &mut [u8]) {
+    for ((o, &x0), &x1) in out.iter_mut().zip(h0).zip(h1) {
+        let m0 = ((x0 as i32 * b0 as i32) >> 16) as i16;
+        let m1 = ((x1 as i32 * b1 as i32) >> 16) as i16;
+        let v = (m0.wrapping_add(m1).wrapping_add(2)) >> 2;
         *o = v.clamp(0, 255) as u8;
     }
 }

@@ -165,7 +165,11 @@ impl Transform for Resize {
                     frames.width, frames.height
                 )));
             }
-            s.imgs = Some(resize_frames(frames, new_h, new_w, self.interp));
+            // Same size (e.g. `[-1, 256]` on a 256-pixel-high video): cv2 returns the pixels
+            // unchanged, so the frames stay where they are instead of being copied.
+            if (new_h, new_w) != (h, w) {
+                s.imgs = Some(resize_frames(frames, new_h, new_w, self.interp));
+            }
         }
         Ok(())
     }
