@@ -109,10 +109,10 @@ print(f"INFER_SCORES max_abs_diff={max(abs(x - y) for x, y in zip(a, b)):.2e} sa
 EOF
 
 say "5. training, batch 2 of 8 frames: tiny and ViT-B/32, with each side's peak resident memory"
-# Kinema: the whole tools/train loop (loader with 2 workers, hooks, logging, the checkpoint
-# at the end) on synthetic 340x256 H.264 videos, per-iteration times from its scalars.json
-# (window 1), the first two iterations dropped. PyTorch: the model step alone
-# (tests/reference/bench_train_step.py).
+# Kinema: the whole tools/train loop (loader with 2 workers, hooks, logging; no checkpoint
+# and no validation, which the reference does not do either) on synthetic H.264 videos,
+# per-iteration times from its scalars.json (window 1), the first two iterations dropped.
+# PyTorch: the model step alone (tests/reference/bench_train_step.py).
 # The tiny model reads the demo's 64x64 videos (it sees 32x32 frames), B/32 Kinetics-like ones.
 [ -f "$INPUTS/train_ds/train_list.txt" ] || "$target/release/make_synthetic_dataset" "$INPUTS/train_ds" \
   --classes 8 --videos-per-class 4 --frames 300 --size 340x256 >&2
@@ -138,7 +138,8 @@ for arch in tiny ViT-B-32; do
   /usr/bin/time -f "%M" -o "$OUT/rss" "${profile[@]}" "$target/release/train" "$config" --work-dir "$work" --device cpu \
     --cfg-options data_root="$DS" data_root_val="$DS" ann_file_train="$DS/train_list.txt" \
     ann_file_val="$DS/val_list.txt" train_dataloader.batch_size=2 train_dataloader.num_workers=2 \
-    train_cfg.val_begin=1000 default_hooks.logger.interval=1 log_processor.window_size=1 "${extra[@]}" \
+    train_cfg.val_begin=1000 default_hooks.checkpoint.interval=1000 default_hooks.checkpoint.save_last=false \
+    default_hooks.logger.interval=1 log_processor.window_size=1 "${extra[@]}" \
     > "$OUT/train_$arch.log" 2>&1
   "$PY" - "$(ls "$work"/*/vis_data/scalars.json)" "$arch" "$(rss_mb "$OUT/rss")" <<'EOF' | record
 import json, statistics, sys
