@@ -167,9 +167,10 @@ pub fn load_safetensors(path: impl AsRef<Path>) -> Result<Checkpoint> {
     // Mapped, not read: a training checkpoint of a large model is as big as the model and
     // its optimizer state, and reading it into a buffer first would double the memory
     // needed to resume.
-    // SAFETY: Kinema replaces checkpoints by renaming a new file over the old one, never
-    // by writing into it, so the mapped file does not change while it is read here (the
-    // tensors below are copies, made before the mapping is dropped).
+    // SAFETY: the mapping is only read, and only until the tensors below (copies) are
+    // made. Kinema replaces checkpoints by renaming a new file over the old one, never by
+    // writing into it, so its own files do not change under the mapping; a file that
+    // another program truncates while it is being loaded is outside what this guards.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| CheckpointError::io(path, e))?;
     let buf: &[u8] = &map;
     let st_err = |source| CheckpointError::Safetensors { path: path.into(), source };
