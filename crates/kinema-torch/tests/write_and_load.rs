@@ -202,3 +202,20 @@ fn empty_or_truncated_safetensors_file_is_an_error_naming_it() {
         assert!(msg.contains(name), "{msg}");
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn saved_files_get_the_usual_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let umask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    save_safetensors(&path, &sample(), None).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o666 & !umask, "mode {mode:o}, umask {umask:o}");
+}

@@ -148,7 +148,14 @@ fn write_atomically_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
         _ => Path::new("."),
     };
     let stem = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = tempfile::Builder::new().prefix(&format!(".{stem}.")).suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    let prefix = format!(".{stem}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // Created like any other file (0666 less the umask, as `torch.save` leaves them), not
+    // with the temporary file's owner-only 0600, so shared work dirs stay readable.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder.tempfile_in(dir).map_err(io)?;
     write(tmp.path())?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
