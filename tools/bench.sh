@@ -24,6 +24,7 @@ target="${CARGO_TARGET_DIR:-${target:-$ROOT/target}}"
 
 say() { echo "== $*" >&2; }
 record() { tee -a "$RESULTS"; }
+rss_mb() { echo $(($(cat "$1") / 1024)); }  # `/usr/bin/time -f %M` output file -> MB
 
 if [ ! -x "$REF/bin/python" ]; then
   say "creating the reference venv in $REF"
@@ -67,7 +68,6 @@ for round in 1 2; do
 done
 
 say "2. encode_video (ViT-B/32, ViT-B/16), with each side's peak resident memory"
-rss_mb() { echo $(($(cat "$1") / 1024)); }
 for arch in ViT-B/32 ViT-B/16; do
   /usr/bin/time -f "%M" -o "$OUT/rss" "$PY" tests/reference/bench_actionclip.py --arch "${arch/\//-}" \
     --threads "$THREADS" --runs 5 --classes 0 | record
@@ -97,7 +97,7 @@ for side in kinema python kinema python; do
     2> "$OUT/${side}_infer.err"
   end=$(date +%s%N)
   ready=$(sed -n 's/.*model ready in \([0-9.]*\) s.*/ model_ready_s=\1/p' "$OUT/${side}_infer.err")
-  echo "INFER side=$side wall_ms=$(((end - start) / 1000000)) peak_rss_mb=$(($(cat "$OUT/$side.rss") / 1024))$ready" \
+  echo "INFER side=$side wall_ms=$(((end - start) / 1000000)) peak_rss_mb=$(rss_mb "$OUT/$side.rss")$ready" \
     | record
 done
 "$PY" - "$OUT/kinema_infer.out" "$OUT/python_infer.json" <<'EOF' | record

@@ -72,11 +72,13 @@ impl Engine {
         self.cursor
     }
 
-    /// Sets the frames the caller wants from here on (ascending); the decoder may skip
-    /// non-reference frames outside them. Empty: decode every frame.
-    pub fn set_wanted(&mut self, wanted: &[usize]) {
+    /// Sets the frames the caller wants from here on (in ascending order, repeats
+    /// allowed); the decoder may skip non-reference frames outside them. None: decode
+    /// every frame.
+    pub fn set_wanted(&mut self, wanted: impl IntoIterator<Item = usize>) {
         self.wanted.clear();
-        self.wanted.extend_from_slice(wanted);
+        self.wanted.extend(wanted);
+        self.wanted.dedup();
     }
 
     /// Positions the demuxer at `point` and resets the decoder.

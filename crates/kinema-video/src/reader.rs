@@ -45,8 +45,6 @@ pub struct VideoReader {
     converter: RgbConverter,
     /// Request positions sorted by frame index (reused between calls).
     order: Vec<usize>,
-    /// The distinct frame indices of the current request, ascending (reused between calls).
-    wanted: Vec<usize>,
 }
 
 impl VideoReader {
@@ -93,15 +91,7 @@ impl VideoReader {
         let mut engine = Engine::new(input, stream, decoder);
         let start = index.start();
         engine.seek(start, start).map_err(|source| VideoError::Seek { path: path.clone(), index: 0, source })?;
-        Ok(VideoReader {
-            path,
-            info,
-            index,
-            engine,
-            converter: RgbConverter::new(width, height),
-            order: Vec::new(),
-            wanted: Vec::new(),
-        })
+        Ok(VideoReader { path, info, index, engine, converter: RgbConverter::new(width, height), order: Vec::new() })
     }
 
     /// The video's metadata.
@@ -149,15 +139,10 @@ impl VideoReader {
         order.clear();
         order.extend(0..indices.len());
         order.sort_by_key(|&slot| (indices[slot], slot));
-        let mut wanted = std::mem::take(&mut self.wanted);
-        wanted.clear();
-        wanted.extend(order.iter().map(|&slot| indices[slot]));
-        wanted.dedup();
-        self.engine.set_wanted(&wanted);
+        self.engine.set_wanted(order.iter().map(|&slot| indices[slot]));
         let result = self.decode_in_order(indices, &order, out, frame_bytes);
-        self.engine.set_wanted(&[]);
+        self.engine.set_wanted([]);
         self.order = order;
-        self.wanted = wanted;
         result
     }
 
