@@ -17,6 +17,7 @@ lint: setup
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test: lint
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 fmt:
@@ -24,8 +25,8 @@ fmt:
 
 demo: setup
 	$(CARGO) build --release -p kinema-tools
-	tools/demo.sh
+	projects/actionclip/tools/demo.sh
 
 bench: setup
 	$(CARGO) build --release -p kinema-tools
-	tools/bench.sh
+	for bench in projects/*/tools/bench.sh; do "$$bench" || exit 1; done

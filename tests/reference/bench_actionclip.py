@@ -1,4 +1,4 @@
-"""PyTorch side of the ActionCLIP model timings (`tools/bench.sh` runs it next to Kinema's
+"""PyTorch side of the ActionCLIP model timings (`projects/actionclip/tools/bench.sh` runs it next to Kinema's
 `projects/actionclip/tests/bench.rs`; not run by CI).
 
 What is timed, fp32, no_grad, random weights of the real shapes, `--threads` threads:

@@ -13,7 +13,7 @@ is OpenAI's CLIP module for module, so the kernels are the ones MMAction2 runs.
     python tests/reference/bench_infer.py make CKPT            # random weights, seed 0
     python tests/reference/bench_infer.py run CKPT VIDEO LABELS TEMPLATE [--json OUT]
 
-`tools/bench.sh` runs both this and `tools/infer` on the same files and compares scores.
+`projects/actionclip/tools/bench.sh` runs both this and `tools/infer` on the same files and compares scores.
 """
 import time
 

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "checkpoint")
-# The shared upstream reference data (its tiny/actionclip_tiny.pth is copied by hand to
+# The shared upstream reference data (its tiny/mmaction_clip_tiny.pth is copied by hand to
 # tests/fixtures/tiny/); override with the first command-line argument.
 UPSTREAM = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/fixtures/upstream"
 
@@ -346,15 +346,15 @@ def main():
     if os.path.exists(upstream):  # key/dtype/shape lists made by the real upstream code
         with open(upstream) as f:
             up = json.load(f)
-        with open(os.path.join(OUT, "actionclip_tiny_expected.json"), "w") as f:
+        with open(os.path.join(OUT, "mmaction_clip_tiny_expected.json"), "w") as f:
             json.dump({"source": "upstream fixtures tiny/expected.json (made by the real upstream code)",
                        "checkpoint_state_dict": up["checkpoint_state_dict"], "meta_keys": up["meta_keys"],
                        "jit_state_dict": up["jit_state_dict"],
-                       "sha256": up["files"]["actionclip_tiny.pth"]["sha256"]}, f, indent=0)
-    tiny = os.path.join(OUT, "..", "tiny", "actionclip_tiny.pth")
+                       "sha256": up["files"]["mmaction_clip_tiny.pth"]["sha256"]}, f, indent=0)
+    tiny = os.path.join(OUT, "..", "tiny", "mmaction_clip_tiny.pth")
     if os.path.exists(tiny):  # the shared upstream fixture, copied by hand (see its README)
         ck = torch.load(tiny, weights_only=False)
-        expected["files"]["../tiny/actionclip_tiny.pth"] = {
+        expected["files"]["../tiny/mmaction_clip_tiny.pth"] = {
             "meta": canon(ck["meta"]),
             "tensor_sums": [[k, v.double().sum().item(), v.double().abs().sum().item()]
                             for k, v in ck["state_dict"].items()],

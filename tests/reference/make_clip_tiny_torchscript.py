@@ -10,7 +10,7 @@ Rust loader can be tested on the real format without downloading OpenAI's files.
 Run with the reference venv (torch 2.13, open_clip_torch 3.3.0), from the repo root:
 
     python tests/reference/make_clip_tiny_torchscript.py \
-        [--checkpoint tests/fixtures/tiny/actionclip_tiny.pth] \
+        [--checkpoint tests/fixtures/tiny/mmaction_clip_tiny.pth] \
         [--out tests/fixtures/tiny/clip_tiny_openai.pt]
 
 Not run by CI; its output is committed.
@@ -25,7 +25,7 @@ from open_clip.model import build_model_from_openai_state_dict, convert_weights_
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--checkpoint", default="tests/fixtures/tiny/actionclip_tiny.pth")
+    ap.add_argument("--checkpoint", default="tests/fixtures/tiny/mmaction_clip_tiny.pth")
     ap.add_argument("--out", default="tests/fixtures/tiny/clip_tiny_openai.pt")
     args = ap.parse_args()
 

@@ -128,7 +128,7 @@ def main():
     cases = []
     # 1. The ActionCLIP b32_8f recipe (configs/recognition/actionclip/*_k400-rgb.py), E = 7.
     cases.append(run_case(
-        "actionclip_b32_8f", TwoParts(), ACTIONCLIP_WRAPPER,
+        "adamw_warmup_cosine_50e", TwoParts(), ACTIONCLIP_WRAPPER,
         [
             dict(type="LinearLR", start_factor=0.01, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
             dict(type="CosineAnnealingLR", T_max=45, eta_min=0, by_epoch=True, begin=5, end=50,

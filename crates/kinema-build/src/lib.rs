@@ -92,6 +92,54 @@ pub fn link_libtorch() {
     }
 }
 
+/// The crates a manifest's `[dependencies]` section takes from a folder, one per line as
+/// `name = { path = "<folder>/..." }`: the names, in file order.
+pub fn path_dependencies(manifest: &str, folder: &str) -> Vec<String> {
+    let mut in_deps = false;
+    let mut names = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if !in_deps || line.starts_with('#') {
+            continue;
+        }
+        let Some((name, spec)) = line.split_once('=') else { continue };
+        let wanted = format!("path = \"{}/", folder.trim_end_matches('/'));
+        if spec.contains(&wanted) {
+            names.push(name.trim().to_string());
+        }
+    }
+    names
+}
+
+/// Writes `$OUT_DIR/linked_crates.rs` naming every dependency of this package that lives
+/// under `folder` (see [`path_dependencies`]): a `use crate_name as _;` line for each, so
+/// the linker keeps their registered components, and `LINKED_CRATES`, their names. The
+/// package's `Cargo.toml` is then the one list of linked crates.
+pub fn link_path_dependencies(folder: &str) {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| fail("CARGO_MANIFEST_DIR is not set"));
+    let manifest_path = Path::new(&dir).join("Cargo.toml");
+    println!("cargo:rerun-if-changed={}", manifest_path.display());
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", manifest_path.display())));
+    let names = path_dependencies(&manifest, folder);
+    let mut code =
+        String::from("// Written by kinema-build from Cargo.toml: the crates linked for their registrations.\n");
+    for name in &names {
+        code.push_str(&format!("use {} as _;\n", name.replace('-', "_")));
+    }
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    code.push_str(&format!(
+        "/// The linked crates, as `Cargo.toml` names them.\npub const LINKED_CRATES: &[&str] = &[{}];\n",
+        quoted.join(", ")
+    ));
+    let out = std::env::var("OUT_DIR").unwrap_or_else(|_| fail("OUT_DIR is not set"));
+    let path = Path::new(&out).join("linked_crates.rs");
+    std::fs::write(&path, code).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", path.display())));
+}
+
 fn fail(msg: &str) -> ! {
     println!("cargo:warning={msg}");
     eprintln!("error: {msg}");
@@ -108,6 +156,12 @@ mod tests {
         assert!(check_version("2.13.0").is_ok());
         let err = check_version("2.14.0+cpu").unwrap_err();
         assert!(err.contains("needs exactly 2.13.0"), "{err}");
+    }
+
+    #[test]
+    fn finds_path_dependencies_of_a_folder() {
+        let manifest = "[package]\nname = \"x\"\n\n[dependencies]\nkinema-core.workspace = true\n# note\nmy-proj = { path = \"../projects/my-proj\" }\nother = { path = \"../crates/other\" }\n\n[dev-dependencies]\nlate = { path = \"../projects/late\" }\n";
+        assert_eq!(path_dependencies(manifest, "../projects"), vec!["my-proj".to_string()]);
     }
 
     #[test]

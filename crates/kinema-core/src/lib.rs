@@ -13,7 +13,7 @@ pub mod registry;
 pub mod rng;
 
 pub use config::{Config, ConfigError, KeyPath};
-pub use registry::{BuildError, BuildSite, Built, Component, Kind};
+pub use registry::{BuildError, BuildSite, Built, Component, ComponentSpec, Kind};
 
 #[doc(hidden)]
 pub use inventory as __inventory;

@@ -126,7 +126,7 @@ fn missing_file_names_it() {
 const PIPELINE: &str = r#"
 num_segs = 8
 [model]
-type = "ActionClip"
+type = "Recognizer2D"
 num_adapter_segs = "${num_segs}"
 name = "clip_${num_segs}f_${model.arch}"
 arch = "ViT-B/32"

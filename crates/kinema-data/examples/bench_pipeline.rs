@@ -1,4 +1,4 @@
-//! Throughput of the ActionCLIP data pipelines in clips per second.
+//! Throughput of the Kinetics train/test data pipelines (short side 256, 224 crops, 8 frames) in clips per second.
 //!
 //! `cargo run --release -p kinema-data --example bench_pipeline -- VIDEO [CLIPS] [WORKERS...]`
 //!

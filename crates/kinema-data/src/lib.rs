@@ -20,7 +20,7 @@
 //! use kinema_core::Config;
 //! use kinema_data::{build_dataloader, LoaderContext};
 //!
-//! let cfg = Config::load("projects/actionclip/configs/b32_8f_train.toml", &[] as &[&str])?;
+//! let cfg = Config::load("configs/recognition/tsn/my_experiment.toml", &[] as &[&str])?;
 //! let ctx = LoaderContext { seed: 42, rank: 0, world_size: 1 };
 //! let mut loader = build_dataloader(&cfg, "train_dataloader", &ctx)?;
 //! println!("{} batches per epoch", loader.len());

@@ -90,7 +90,7 @@ pub enum Modality {
 /// A layout [`FormatShape`](crate::transforms::FormatShape) can produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum InputFormat {
-    /// `[M, C, H, W]`, M = crops x clips x clip_len (2D models such as ActionCLIP).
+    /// `[M, C, H, W]`, M = crops x clips x clip_len (2D models such as TSN).
     #[serde(rename = "NCHW")]
     Nchw,
     /// `[M', C, T, H, W]`, M' = crops x clips (3D models).

@@ -49,7 +49,7 @@ fn decode_matches_decord() {
 }
 
 #[test]
-fn actionclip_test_pipeline_is_bit_identical_to_mmaction2() {
+fn clip_test_pipeline_is_bit_identical_to_mmaction2() {
     for init in ["DecordInit", "PyAVInit"] {
         let decode = init.replace("Init", "Decode");
         let s = run(json!([

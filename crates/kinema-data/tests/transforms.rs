@@ -49,7 +49,7 @@ fn resize_matches_cv2_bit_for_bit() {
 }
 
 #[test]
-fn actionclip_test_pipeline_matches_mmaction2_on_decord_frames() {
+fn clip_test_pipeline_matches_mmaction2_on_decord_frames() {
     // Frames 0 and 5 of decord's decode of carphone_pristine.mp4 (176x144) and the same
     // frames of MMAction2's Resize(-1, 256) + CenterCrop(224) + FormatShape(NCHW) output.
     let (frames, shape) = common::read_npy("data/carphone/decord_frames_0_5.npy.gz");

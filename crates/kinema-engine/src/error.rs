@@ -1,6 +1,11 @@
-//! The engine's error type.
+//! The engine's error type: each variant names what failed (a file, a config key, a
+//! hook, the launcher) and keeps the error that caused it.
 
 use std::path::PathBuf;
+
+use kinema_core::config::Source;
+use kinema_core::registry::{chain_text, BoxError};
+use kinema_core::KeyPath;
 
 /// Why a run could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -26,15 +31,35 @@ pub enum EngineError {
         source: kinema_optim::OptimError,
     },
     /// A checkpoint could not be read or written.
-    #[error("checkpoint {path}: {message}")]
+    #[error("checkpoint {}: {}", path.display(), chain_text(source.as_ref()))]
     Checkpoint {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
+        /// The cause (the checkpoint reader's or writer's error, which names the file too).
+        source: BoxError,
+    },
+    /// `--resume` was given a file without training state.
+    #[error(
+        "{}: not a Kinema training checkpoint ({what}); to start from its weights use `load_from` or \
+         `--checkpoint` instead of `--resume`",
+        path.display()
+    )]
+    NotATrainingCheckpoint {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead.
+        what: String,
+    },
+    /// A checkpoint's training state does not fit this run.
+    #[error("cannot resume from {}: {message}", path.display())]
+    Resume {
+        /// The checkpoint.
+        path: PathBuf,
+        /// What differs, and what was expected.
         message: String,
     },
     /// A file in the work dir could not be written.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -44,7 +69,67 @@ pub enum EngineError {
     /// A libtorch operation failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
-    /// The config asks for something inconsistent (a key names the problem).
-    #[error("{0}")]
-    Invalid(String),
+    /// A config value is missing, of the wrong kind or inconsistent with another.
+    #[error("{source_of}: `{key}`: {message}")]
+    Setting {
+        /// The file (or option) that set the value, or should have.
+        source_of: Source,
+        /// The key.
+        key: KeyPath,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A command-line option is wrong (`--device`, `--launcher`'s environment).
+    #[error("{option}: {message}")]
+    Option {
+        /// The option as given (`--device cuda:x`, `--launcher slurm`).
+        option: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// Logging or a visualizer backend failed.
+    #[error("{what}: {}", chain_text(source.as_ref()))]
+    Logging {
+        /// What was being logged or written.
+        what: String,
+        /// The cause.
+        source: BoxError,
+    },
+    /// The processes could not exchange data.
+    #[error("distributed {what}: {}", chain_text(source.as_ref()))]
+    Dist {
+        /// The exchange (`metrics from rank 0`, `feature all-gather`).
+        what: String,
+        /// The cause.
+        source: BoxError,
+    },
+    /// A hook stopped the run (an early-stopping rule, a metric it needs is missing).
+    #[error("{hook}: {message}")]
+    Hook {
+        /// The hook.
+        hook: String,
+        /// What went wrong and what was expected.
+        message: String,
+    },
+    /// The runner was used out of order (a bug in the calling code, not in the config).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl EngineError {
+    /// An [`EngineError::Setting`] for `key` of `cfg`.
+    pub fn setting(cfg: &kinema_core::Config, key: &str, message: impl Into<String>) -> Self {
+        let key = KeyPath::parse(key);
+        EngineError::Setting { source_of: cfg.source_of(&key), key, message: message.into() }
+    }
+
+    /// An [`EngineError::Logging`].
+    pub fn logging(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        EngineError::Logging { what: what.into(), source: source.into() }
+    }
+
+    /// An [`EngineError::Dist`].
+    pub fn dist(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        EngineError::Dist { what: what.into(), source: source.into() }
+    }
 }

@@ -13,6 +13,7 @@ pub mod evaluation;
 pub mod hooks;
 pub mod loops;
 pub mod runner;
+pub mod vis;
 
 pub use error::EngineError;
 pub use hooks::{Hook, HookKind, Metrics, Priority};

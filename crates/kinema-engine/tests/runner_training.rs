@@ -125,7 +125,8 @@ fn config_mistakes_surface_with_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = common::probe_config(dir.path(), 8, 4, "");
     cfg.apply_overrides(&["optim_wrapper.optimizer.lrr=0.1"]).unwrap();
-    let mut runner = Runner::from_config(cfg, options(dir.path())).unwrap();
-    let err = runner.train().err().unwrap().to_string();
+    // Found before anything runs: the config is resolved (every component's defaults
+    // filled in) when the runner starts.
+    let err = Runner::from_config(cfg, options(dir.path())).err().unwrap().to_string();
     assert!(err.starts_with("--cfg-options: `optim_wrapper.optimizer.lrr`: unknown field `lrr`"), "{err}");
 }

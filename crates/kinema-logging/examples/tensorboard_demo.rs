@@ -10,7 +10,7 @@ use kinema_logging::{ScalarDict, TensorboardVisBackend, VisBackend};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir: PathBuf = std::env::args().nth(1).map(PathBuf::from).ok_or("usage: tensorboard_demo DIR")?;
-    let config = "model = { type = \"ActionClip\", clip_arch = \"ViT-B/32\" }\n# café ✓ unicode survives\n";
+    let config = "model = { type = \"Recognizer2D\", backbone = { type = \"ResNet\" } }\n# café ✓ unicode survives\n";
     let mut backend = TensorboardVisBackend::new(&dir);
     backend.add_config(config)?;
     let mut scalars = Vec::new();

@@ -2,7 +2,7 @@
 //! dicts sent to the visualizer (scalars.json, TensorBoard).
 
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{LoggingError, Result};
 use crate::message_hub::MessageHub;
@@ -36,7 +36,7 @@ impl Mode {
 
 /// The `log_processor` config table (`[log_processor]`, MMAction2 uses `window_size = 20`).
 /// `custom_cfg` is not supported.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogProcessorConfig {
     /// Registry type; only `"LogProcessor"` exists.

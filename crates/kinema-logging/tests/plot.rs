@@ -73,7 +73,7 @@ fn plot_writes_a_png_of_the_requested_size_with_the_lines() {
     let options = PlotOptions {
         keys: vec!["loss".to_string(), "acc/top1".to_string()],
         legend: Some(vec!["a loss".into(), "a top1".into(), "b loss".into(), "b top1".into()]),
-        title: Some("ActionCLIP ViT-B/32".to_string()),
+        title: Some("TSN R50".to_string()),
         width: 900,
         height: 700,
     };

@@ -52,7 +52,7 @@ fn writer_round_trip_with_checksums() {
     w.add_scalar("loss", 2.5, 20).expect("scalar");
     w.add_scalar("loss", 1.25, 40).expect("scalar");
     w.add_scalar("acc/top1", 0.8125, 1).expect("scalar");
-    w.add_text("config/text_summary", "model = \"ActionClip\"\nlr = 5e-6", 0).expect("text");
+    w.add_text("config/text_summary", "model = \"Recognizer2D\"\nlr = 5e-6", 0).expect("text");
     w.close().expect("close");
 
     let events = read_events(&path).expect("read");
@@ -67,7 +67,7 @@ fn writer_round_trip_with_checksums() {
     let t = texts(&events);
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].tag, "config/text_summary");
-    assert_eq!(t[0].text, "model = \"ActionClip\"\nlr = 5e-6");
+    assert_eq!(t[0].text, "model = \"Recognizer2D\"\nlr = 5e-6");
     // Every record is framed as TensorFlow defines it: check the first one byte by byte.
     let bytes = std::fs::read(&path).expect("bytes");
     let first = events[0].encode_to_vec();

@@ -25,61 +25,50 @@ pub trait DataPreprocessor: Send + std::fmt::Debug {
 }
 
 /// The memory layout of the frames (`FormatShape`'s output).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum FormatShape {
-    /// `[B, N, 3, H, W]` (2D recognizers such as ActionCLIP).
+    /// `[B, N, 3, H, W]` (2D recognizers).
     #[serde(rename = "NCHW")]
+    #[default]
     Nchw,
     /// `[B, V, 3, T, H, W]` (3D recognizers).
     #[serde(rename = "NCTHW")]
     Ncthw,
 }
 
-/// MMAction2's `ActionDataPreprocessor`: `(x - mean) / std` per channel in fp32
-/// (optionally swapping BGR to RGB first).
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+/// MMAction2's `ActionDataPreprocessor`: frames to fp32, optionally BGR -> RGB, then
+/// `(x - mean) / std` per channel when `mean` and `std` are given (MMAction2's defaults
+/// give neither: no normalisation).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionDataPreprocessorConfig {
-    /// Per-channel mean subtracted (in the input's 0-255 scale).
-    #[serde(default = "default_mean")]
-    pub mean: Vec<f64>,
-    /// Per-channel standard deviation divided by.
-    #[serde(default = "default_std")]
-    pub std: Vec<f64>,
+    /// Per-channel mean subtracted (in the input's 0-255 scale); none: no normalisation.
+    #[serde(default)]
+    pub mean: Option<Vec<f64>>,
+    /// Per-channel standard deviation divided by (given with `mean`).
+    #[serde(default)]
+    pub std: Option<Vec<f64>>,
     /// Layout of the frames: "NCHW" (`[B, N, C, H, W]`) or "NCTHW" (`[B, V, C, T, H, W]`).
-    #[serde(default = "default_format")]
+    #[serde(default)]
     pub format_shape: FormatShape,
     /// Reverse the channel order before normalising (BGR input).
     #[serde(default)]
     pub to_rgb: bool,
+    /// Accepted for MMAction2 configs: inputs always become fp32.
+    #[serde(default = "yes")]
+    pub to_float32: bool,
 }
 
-fn default_mean() -> Vec<f64> {
-    vec![122.771, 116.746, 104.093]
-}
-fn default_std() -> Vec<f64> {
-    vec![68.500, 66.632, 70.323]
-}
-fn default_format() -> FormatShape {
-    FormatShape::Nchw
-}
-
-impl Default for ActionDataPreprocessorConfig {
-    fn default() -> Self {
-        ActionDataPreprocessorConfig {
-            mean: default_mean(),
-            std: default_std(),
-            format_shape: default_format(),
-            to_rgb: false,
-        }
-    }
+fn yes() -> bool {
+    true
 }
 
 /// The built [`ActionDataPreprocessorConfig`].
 #[derive(Debug)]
 pub struct ActionDataPreprocessor {
-    mean: Tensor,
-    std: Tensor,
+    /// `(mean, std)` shaped to broadcast over the channel dimension; none: no normalisation.
+    normalize: Option<(Tensor, Tensor)>,
+    channels: Option<i64>,
     format: FormatShape,
     to_rgb: bool,
 }
@@ -87,33 +76,42 @@ pub struct ActionDataPreprocessor {
 impl ActionDataPreprocessor {
     /// Builds the preprocessor on `device`.
     pub fn new(config: &ActionDataPreprocessorConfig, device: tch::Device) -> Result<Self, ModelError> {
-        let c = config.mean.len();
-        if c == 0 || config.std.len() != c {
-            return Err(ModelError::Other(format!(
-                "data_preprocessor: `mean` ({} values) and `std` ({} values) must have one value per channel",
-                config.mean.len(),
-                config.std.len()
-            )));
-        }
-        if let Some(s) = config.std.iter().find(|s| **s == 0.0 || !s.is_finite()) {
-            return Err(ModelError::Other(format!("data_preprocessor: `std` must be finite and non-zero, found {s}")));
-        }
-        let shape: Vec<i64> = match config.format_shape {
-            FormatShape::Nchw => vec![c as i64, 1, 1],
-            FormatShape::Ncthw => vec![c as i64, 1, 1, 1],
+        let normalize = match (&config.mean, &config.std) {
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ModelError::config("data_preprocessor", "give both `mean` and `std`, or neither"))
+            }
+            (Some(mean), Some(std)) => {
+                let c = mean.len();
+                if c == 0 || std.len() != c {
+                    return Err(ModelError::config(
+                        "data_preprocessor.std",
+                        format!("`mean` ({c} values) and `std` ({} values) must have one value per channel", std.len()),
+                    ));
+                }
+                if let Some(s) = std.iter().find(|s| **s == 0.0 || !s.is_finite()) {
+                    return Err(ModelError::config(
+                        "data_preprocessor.std",
+                        format!("must be finite and non-zero, found {s}"),
+                    ));
+                }
+                let shape: Vec<i64> = match config.format_shape {
+                    FormatShape::Nchw => vec![c as i64, 1, 1],
+                    FormatShape::Ncthw => vec![c as i64, 1, 1, 1],
+                };
+                let err = |source| ModelError::Torch { module: "data_preprocessor".into(), source };
+                let tensor = |values: &[f64]| {
+                    Tensor::f_from_slice(values)
+                        .and_then(|t| t.f_to_kind(DType::Float))
+                        .and_then(|t| t.f_view(shape.as_slice()))
+                        .and_then(|t| t.f_to_device(device))
+                        .map_err(err)
+                };
+                Some((tensor(mean)?, tensor(std)?))
+            }
         };
-        let err = |source| ModelError::Torch { module: "data_preprocessor".into(), source };
-        let mean = Tensor::f_from_slice(&config.mean)
-            .and_then(|t| t.f_to_kind(DType::Float))
-            .and_then(|t| t.f_view(shape.as_slice()))
-            .and_then(|t| t.f_to_device(device))
-            .map_err(err)?;
-        let std = Tensor::f_from_slice(&config.std)
-            .and_then(|t| t.f_to_kind(DType::Float))
-            .and_then(|t| t.f_view(shape.as_slice()))
-            .and_then(|t| t.f_to_device(device))
-            .map_err(err)?;
-        Ok(ActionDataPreprocessor { mean, std, format: config.format_shape, to_rgb: config.to_rgb })
+        let channels = config.mean.as_ref().map(|m| m.len() as i64);
+        Ok(ActionDataPreprocessor { normalize, channels, format: config.format_shape, to_rgb: config.to_rgb })
     }
 }
 
@@ -121,7 +119,6 @@ impl DataPreprocessor for ActionDataPreprocessor {
     fn process(&self, inputs: &Tensor) -> Result<Tensor, ModelError> {
         let err = |source| ModelError::Torch { module: "data_preprocessor".into(), source };
         let size = inputs.size();
-        let c = self.mean.size()[0];
         let channel_dim = match (self.format, size.len()) {
             (FormatShape::Nchw, 5) => 2,
             (FormatShape::Ncthw, 6) => 2,
@@ -136,7 +133,7 @@ impl DataPreprocessor for ActionDataPreprocessor {
                 });
             }
         };
-        if size[channel_dim] != c {
+        if let Some(c) = self.channels.filter(|c| size[channel_dim] != *c) {
             return Err(ModelError::Input {
                 module: "data_preprocessor".into(),
                 message: format!("expected {c} channels at dimension {channel_dim}, got {size:?}"),
@@ -146,7 +143,10 @@ impl DataPreprocessor for ActionDataPreprocessor {
         if self.to_rgb {
             x = x.f_flip([channel_dim as i64]).map_err(err)?;
         }
-        x.f_sub(&self.mean).and_then(|x| x.f_div(&self.std)).map_err(err)
+        match &self.normalize {
+            Some((mean, std)) => x.f_sub(mean).and_then(|x| x.f_div(std)).map_err(err),
+            None => Ok(x),
+        }
     }
 }
 

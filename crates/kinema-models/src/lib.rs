@@ -8,12 +8,19 @@
 //!   residual attention block, transformer stack) for any model.
 //! * [`data_preprocessor`]: MMAction2's `ActionDataPreprocessor` as a registered kind.
 //! * [`weights`]: named tensors, shapes, and (from kinema-torch) strict loading.
+//! * [`resolve`]: the one way from (config, checkpoint) to a model with its weights.
+//! * [`flags`]: command-line flags a model adds to the inference tools.
 
 pub mod clip;
 pub mod data_preprocessor;
+pub mod flags;
 pub mod layers;
 pub mod recognizer;
+pub mod resolve;
 pub mod weights;
+
+#[doc(hidden)]
+pub use inventory as __inventory;
 
 pub use clip::{Clip, ClipArch};
 pub use data_preprocessor::{ActionDataPreprocessor, DataPreprocessor, DataPreprocessorKind};

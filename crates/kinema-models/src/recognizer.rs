@@ -7,7 +7,10 @@
 //! (`clip.visual.conv1.weight`), so checkpoints load without renaming.
 
 use kinema_core::Kind;
+use kinema_torch::checkpoint::{Checkpoint, LoadReport};
 use tch::{nn, Device, Tensor};
+
+use crate::weights::NamedTensors;
 
 /// What every model build function receives.
 #[derive(Debug, Clone)]
@@ -18,7 +21,7 @@ pub struct ModelContext {
     pub seed: u64,
 }
 
-/// The registry kind of whole models (MMAction2's recognizers: `ActionClip`, ...).
+/// The registry kind of whole models (MMAction2's recognizers: `Recognizer2D`, ...).
 pub struct RecognizerKind;
 
 impl Kind for RecognizerKind {
@@ -81,7 +84,7 @@ pub struct StepEnv<'a> {
     pub gather: &'a dyn FeatureGather,
 }
 
-/// A model the engine can train and evaluate.
+/// A model the engine can train and evaluate, and the inference tools run.
 pub trait Recognizer: Send {
     /// The parameters, named like the PyTorch `state_dict`.
     fn var_store(&self) -> &nn::VarStore;
@@ -97,13 +100,39 @@ pub trait Recognizer: Send {
     }
     /// The training losses of a batch (`mode='loss'`).
     fn loss(&mut self, batch: &ModelBatch, env: &StepEnv<'_>) -> Result<LossOutput, ModelError>;
+    /// Raw collated frames (uint8, on the model's device) -> the normalised input the
+    /// model computes on (the model's data preprocessor).
+    fn preprocess(&self, inputs: &Tensor) -> Result<Tensor, ModelError>;
+    /// Class scores `[B, C]` of preprocessed inputs, views already averaged.
+    fn predict_inputs(&mut self, inputs: &Tensor) -> Result<Tensor, ModelError>;
     /// Class scores `[B, C]` for a batch (`mode='predict'`), views already averaged.
-    fn predict(&mut self, batch: &ModelBatch) -> Result<Tensor, ModelError>;
+    fn predict(&mut self, batch: &ModelBatch) -> Result<Tensor, ModelError> {
+        let inputs = self.preprocess(&batch.inputs)?;
+        self.predict_inputs(&inputs)
+    }
     /// Raw features of a batch (`mode='tensor'`).
     fn features(&mut self, batch: &ModelBatch) -> Result<Tensor, ModelError>;
+    /// A checkpoint's tensors under this model's parameter names. The default takes the
+    /// file's state dict as it is (MMAction2 and Kinema checkpoints use the model's
+    /// names); models that also read foreign layouts (OpenAI CLIP, torchvision) rename
+    /// here.
+    fn adapt_weights(&self, checkpoint: &Checkpoint) -> Result<NamedTensors, ModelError> {
+        Ok(checkpoint.tensors.iter().map(|(k, t)| (k.clone(), t.shallow_clone())).collect())
+    }
+    /// The class names the scores are for, when the model knows them (a zero-shot model's
+    /// label set). Fixed-class models leave this to the config's label map.
+    fn class_names(&self) -> Option<Vec<String>> {
+        None
+    }
+    /// A test pipeline for inference without a config (`[{type = "DecordInit"}, ...]`),
+    /// when the model can tell one from its own shapes.
+    fn default_test_pipeline(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
-/// Errors of model building and running.
+/// Errors of model building, loading and running. Each names the module, the config key
+/// or the file concerned; errors from other layers are kept as the cause.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// An input had the wrong shape or type; says which and what was expected.
@@ -122,7 +151,50 @@ pub enum ModelError {
         /// The error.
         source: tch::TchError,
     },
-    /// Anything else, with its explanation.
+    /// A config value is missing, out of range or inconsistent.
+    #[error("`{key}`: {message}")]
+    Config {
+        /// The config key (`num_adapter_segs`, `data_preprocessor.std`).
+        key: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A checkpoint file could not be read (the error names the file).
+    #[error(transparent)]
+    Checkpoint(#[from] kinema_torch::checkpoint::CheckpointError),
+    /// A checkpoint's tensors do not fit the model (missing, unexpected, wrong shapes).
     #[error("{0}")]
-    Other(String),
+    Weights(Box<LoadReport>),
+    /// A checkpoint is readable but not what the model expects.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A component of the model could not be built from its config table.
+    #[error(transparent)]
+    Build(#[from] kinema_core::BuildError),
+    /// A part of the model failed for a reason of its own (text, files); `what` says
+    /// which part, the cause follows.
+    #[error("{what}: {}", kinema_core::registry::chain_text(source.as_ref()))]
+    Part {
+        /// The part and what it was doing (`prompts`, `text cache`).
+        what: String,
+        /// The cause.
+        source: kinema_core::registry::BoxError,
+    },
+}
+
+impl ModelError {
+    /// A [`ModelError::Config`] for `key`.
+    pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ModelError::Config { key: key.into(), message: message.into() }
+    }
+
+    /// A [`ModelError::Part`]: `what` failed because of `source`.
+    pub fn part(what: impl Into<String>, source: impl Into<kinema_core::registry::BoxError>) -> Self {
+        ModelError::Part { what: what.into(), source: source.into() }
+    }
 }

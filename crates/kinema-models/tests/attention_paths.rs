@@ -65,7 +65,12 @@ fn layer_norm_styles() {
 
 #[test]
 fn action_data_preprocessor_normalises_per_channel() {
-    let p = ActionDataPreprocessor::new(&ActionDataPreprocessorConfig::default(), Device::Cpu).unwrap();
+    let clip = ActionDataPreprocessorConfig {
+        mean: Some(vec![122.771, 116.746, 104.093]),
+        std: Some(vec![68.500, 66.632, 70.323]),
+        ..ActionDataPreprocessorConfig::default()
+    };
+    let p = ActionDataPreprocessor::new(&clip, Device::Cpu).unwrap();
     let x = Tensor::full([1, 2, 3, 2, 2], 200, (Kind::Uint8, Device::Cpu));
     let y = p.process(&x).unwrap();
     assert_eq!(y.kind(), Kind::Float);
@@ -75,10 +80,16 @@ fn action_data_preprocessor_normalises_per_channel() {
     }
     let err = p.process(&Tensor::zeros([2, 3, 4, 4], (Kind::Uint8, Device::Cpu))).unwrap_err().to_string();
     assert!(err.contains("[B, N, C, H, W]"), "{err}");
-    let bad = ActionDataPreprocessorConfig { std: vec![1.0, 0.0, 1.0], ..ActionDataPreprocessorConfig::default() };
-    assert!(ActionDataPreprocessor::new(&bad, Device::Cpu).is_err());
-    let c3d =
-        ActionDataPreprocessorConfig { format_shape: FormatShape::Ncthw, ..ActionDataPreprocessorConfig::default() };
+    let bad = ActionDataPreprocessorConfig { std: Some(vec![1.0, 0.0, 1.0]), ..clip.clone() };
+    let err = ActionDataPreprocessor::new(&bad, Device::Cpu).unwrap_err().to_string();
+    assert_eq!(err, "`data_preprocessor.std`: must be finite and non-zero, found 0");
+    let half = ActionDataPreprocessorConfig { std: None, ..clip.clone() };
+    let err = ActionDataPreprocessor::new(&half, Device::Cpu).unwrap_err().to_string();
+    assert_eq!(err, "`data_preprocessor`: give both `mean` and `std`, or neither");
+    // MMAction2's defaults: no mean and std, no normalisation (only the cast to fp32).
+    let plain = ActionDataPreprocessor::new(&ActionDataPreprocessorConfig::default(), Device::Cpu).unwrap();
+    assert_eq!(plain.process(&x).unwrap().double_value(&[0, 1, 2, 1, 1]), 200.0);
+    let c3d = ActionDataPreprocessorConfig { format_shape: FormatShape::Ncthw, ..clip.clone() };
     let p3 = ActionDataPreprocessor::new(&c3d, Device::Cpu).unwrap();
     assert_eq!(
         p3.process(&Tensor::zeros([1, 1, 3, 2, 4, 4], (Kind::Uint8, Device::Cpu))).unwrap().size(),

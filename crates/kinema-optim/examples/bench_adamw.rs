@@ -1,4 +1,4 @@
-//! Times one AdamW step of the wrapper on the ActionCLIP adapter's parameter shapes
+//! Times one AdamW step of the wrapper on a 6-block transformer adapter's parameter shapes
 //! (6 blocks of width 512: 73 tensors, 18.9 M values), one group per parameter.
 //!
 //! `cargo run --release -p kinema-optim --example bench_adamw`

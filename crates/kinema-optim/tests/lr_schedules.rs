@@ -1,5 +1,5 @@
 //! Parameter schedules against MMEngine's own tables (`tests/reference/make_lr_table.py`):
-//! the ActionCLIP recipe, epoch/iteration mixes, windows, momentum, conversion, defaults;
+//! the AdamW warm-up + cosine recipe, epoch/iteration mixes, windows, momentum, conversion, defaults;
 //! and scheduler state round trips.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
@@ -127,12 +127,12 @@ fn tables_equal_mmengine() {
 }
 
 #[test]
-fn actionclip_recipe_matches_closed_form() {
+fn warmup_cosine_recipe_matches_closed_form() {
     // upstream-reference §3.1: lr(i) = base·(0.01 + 0.99·i/(5E−1)) for i < 5E, then
     // base·½·(1 + cos(π·(i−5E)/(45E))). The chained formulas agree to rounding.
     let data = fixture("lr_tables.json");
     let case = &data["cases"][0];
-    assert_eq!(case["name"], "actionclip_b32_8f");
+    assert_eq!(case["name"], "adamw_warmup_cosine_50e");
     let mut run = start(case);
     let e = 7.0;
     let got = simulate(&mut run, case, 0, 350);

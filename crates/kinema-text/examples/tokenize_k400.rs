@@ -1,7 +1,8 @@
 //! Measures tokenizer construction and tokenizing all 6,400 K400 prompts (400 classes x 16
 //! templates).
 //!
-//! `cargo run --release -p kinema-text --example tokenize_k400 [label_map.txt]`
+//! `cargo run --release -p kinema-text --example tokenize_k400 [label_map.txt]` (the 16
+//! templates are read from `templates_16.txt` beside the label map).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -19,7 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("build tokenizer: {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
 
     let start = Instant::now();
-    let prompts = PromptSet::from_sources(&TemplateSource::Default, &LabelSource::File(labels))?;
+    let templates = labels.with_file_name("templates_16.txt");
+    let prompts = PromptSet::from_sources(&TemplateSource::File(templates), &LabelSource::File(labels))?;
     println!("build {} prompts: {:.2} ms", prompts.texts().len(), start.elapsed().as_secs_f64() * 1e3);
 
     let start = Instant::now();

@@ -45,7 +45,7 @@ pub struct TokenizeOptions {
 }
 
 impl Default for TokenizeOptions {
-    /// 77 tokens, no truncation: what `clip.tokenize` (and so ActionCLIP) does.
+    /// 77 tokens, no truncation: what `clip.tokenize` does.
     fn default() -> Self {
         Self { context_length: CONTEXT_LENGTH, truncate: false }
     }

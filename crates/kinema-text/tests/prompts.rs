@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use common::fixture;
 use kinema_text::prompts::{read_label_file, read_template_file};
-use kinema_text::{LabelSource, PromptSet, TemplateSource, TextError, DEFAULT_TEMPLATES};
+use kinema_text::{LabelSource, PromptSet, TemplateSource, TextError};
 
 fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
     let path = dir.join(name);
@@ -20,12 +20,16 @@ fn list(items: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn default_templates_are_actionclips_sixteen() {
-    assert_eq!(DEFAULT_TEMPLATES.len(), 16);
-    assert_eq!(DEFAULT_TEMPLATES[7], "{}");
-    assert_eq!(DEFAULT_TEMPLATES[11], "Can you recognize the action of {}?");
-    let templates = TemplateSource::Default.load().expect("defaults parse");
-    assert_eq!(templates[15].fill("x"), "The woman is x");
+fn relative_sources_are_found_beside_the_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "labels_beside.txt", "a\nb\n");
+    let source = LabelSource::File(PathBuf::from("labels_beside.txt")).relative_to(Some(dir.path()));
+    assert_eq!(source, LabelSource::File(dir.path().join("labels_beside.txt")));
+    assert_eq!(source.load().expect("labels"), list(&["a", "b"]));
+    let missing = LabelSource::File(PathBuf::from("nowhere.txt")).relative_to(Some(dir.path()));
+    assert_eq!(missing, LabelSource::File(PathBuf::from("nowhere.txt")));
+    let templates = TemplateSource::List(list(&["{}"]));
+    assert_eq!(templates.relative_to(Some(dir.path())), templates);
 }
 
 #[test]
@@ -54,7 +58,7 @@ fn label_map_file_as_mmengine_reads_it() {
 }
 
 #[test]
-fn actionclip_csv_label_map() {
+fn csv_label_map_with_id_name_header() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(
         dir.path(),
@@ -157,5 +161,7 @@ fn sources_deserialize_from_config_values() {
     assert!(err.contains("a label-map file path or a list of class names"), "{err}");
     let err = serde_json::from_str::<TemplateSource>("[1]").expect_err("number in list").to_string();
     assert!(err.contains("expected a string"), "{err}");
-    assert_eq!(TemplateSource::default(), TemplateSource::Default);
+    let sixteen = TemplateSource::File(fixture("templates_16.txt")).load().expect("16 templates");
+    assert_eq!(sixteen.len(), 16);
+    assert_eq!(sixteen[15].fill("x"), "The woman is x");
 }

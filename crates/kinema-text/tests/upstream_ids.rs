@@ -46,7 +46,8 @@ fn case1_three_labels_with_a_template_file() {
 fn case2_first_ten_k400_classes_with_default_templates() {
     let all = kinema_text::prompts::read_label_file(&fixture("label_map_k400.txt")).expect("labels");
     let labels = LabelSource::List(all[..10].to_vec());
-    let prompts = PromptSet::from_sources(&TemplateSource::Default, &labels).expect("prompts");
+    let prompts =
+        PromptSet::from_sources(&TemplateSource::File(fixture("templates_16.txt")), &labels).expect("prompts");
     let batch = prompts.tokenize(&tokenizer()).expect("tokenize");
     let (shape, expected) = read_npy_i32("case2_tokens.npy");
     assert_eq!(shape, vec![160, 77]);
@@ -68,7 +69,8 @@ fn all_6400_k400_prompts_match_upstream() {
     assert_eq!(expected.len(), 6400);
 
     let labels = LabelSource::File(fixture("label_map_k400.txt"));
-    let prompts = PromptSet::from_sources(&TemplateSource::Default, &labels).expect("prompts");
+    let prompts =
+        PromptSet::from_sources(&TemplateSource::File(fixture("templates_16.txt")), &labels).expect("prompts");
     assert_eq!((prompts.num_templates(), prompts.num_classes()), (16, 400));
     let batch = prompts.tokenize(&tokenizer()).expect("tokenize");
     assert_eq!(batch.shape(), [6400, 77]);

@@ -1,5 +1,5 @@
 //! Reading real `torch.save` / TorchScript files made by `tests/reference/make_checkpoint_fixtures.py`
-//! and the upstream ActionCLIP checkpoint, and the errors for broken or unsupported files.
+//! and an upstream MMAction2 checkpoint (a tiny CLIP video model), and the errors for broken or unsupported files.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
@@ -116,11 +116,11 @@ fn mmengine_checkpoint_with_message_hub_and_optimizer() {
 }
 
 #[test]
-fn actionclip_tiny_has_the_upstream_keys_dtypes_shapes_and_meta() {
+fn mmaction_clip_tiny_has_the_upstream_keys_dtypes_shapes_and_meta() {
     let want: Value =
-        serde_json::from_str(&std::fs::read_to_string(ckpt("actionclip_tiny_expected.json")).unwrap()).unwrap();
-    let sums = &expected()["files"]["../tiny/actionclip_tiny.pth"];
-    let path = fixture("tiny", "actionclip_tiny.pth");
+        serde_json::from_str(&std::fs::read_to_string(ckpt("mmaction_clip_tiny_expected.json")).unwrap()).unwrap();
+    let sums = &expected()["files"]["../tiny/mmaction_clip_tiny.pth"];
+    let path = fixture("tiny", "mmaction_clip_tiny.pth");
     let start = Instant::now();
     let ck = load_checkpoint(&path).unwrap();
     let cold = start.elapsed();
@@ -128,7 +128,7 @@ fn actionclip_tiny_has_the_upstream_keys_dtypes_shapes_and_meta() {
     let again = load_checkpoint(&path).unwrap();
     let warm = start.elapsed();
     eprintln!(
-        "actionclip_tiny.pth: load_checkpoint took {:.1} ms (first in process), {:.1} ms (again)",
+        "mmaction_clip_tiny.pth: load_checkpoint took {:.1} ms (first in process), {:.1} ms (again)",
         cold.as_secs_f64() * 1e3,
         warm.as_secs_f64() * 1e3
     );

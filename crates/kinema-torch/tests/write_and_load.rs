@@ -58,8 +58,8 @@ fn safetensors_round_trip_is_identical_and_keeps_order_and_meta() {
 }
 
 #[test]
-fn converting_actionclip_tiny_to_safetensors_keeps_every_value() {
-    let ck = load_checkpoint(fixture("tiny", "actionclip_tiny.pth")).unwrap();
+fn converting_mmaction_clip_tiny_to_safetensors_keeps_every_value() {
+    let ck = load_checkpoint(fixture("tiny", "mmaction_clip_tiny.pth")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tiny.safetensors");
     save_safetensors(&out, &ck.tensors, ck.meta.as_ref()).unwrap();

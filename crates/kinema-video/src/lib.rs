@@ -20,6 +20,17 @@ pub mod synthetic;
 pub mod writer;
 
 pub use error::{Result, VideoError};
+
+/// The FFmpeg library versions this build runs with (`libavcodec 59.37.100, ...`).
+pub fn ffmpeg_version() -> String {
+    let v = |n: u32| format!("{}.{}.{}", n >> 16, (n >> 8) & 0xff, n & 0xff);
+    format!(
+        "libavcodec {}, libavformat {}, libswscale {}",
+        v(ffmpeg_next::codec::version()),
+        v(ffmpeg_next::format::version()),
+        v(ffmpeg_next::software::scaling::version())
+    )
+}
 pub use reader::{ReaderOptions, VideoReader};
 
 /// Metadata of an opened video.

@@ -9,21 +9,24 @@
 //! * [`adapters`]: the temporal adapters (`TransformerAdapter`, `Transf`, `meanP`,
 //!   `Conv_1D`, `LSTM`, `Transf_cls`).
 //! * [`losses`]: `CrossEntropyLoss` (MMAction2) and `KLLoss` (original).
-//! * [`prompts`]: label x template prompts; [`text_cache`]: text features on disk.
-//! * [`inference`]: loading any checkpoint for zero-shot use, the default test pipeline.
-//! * [`checkpoint`]: reading MMAction2 / OpenAI / original checkpoints, inferring the
-//!   architecture, converting to Kinema safetensors.
+//! * [`prompts`]: the 16 templates and tokenised prompts; [`text_cache`]: text features
+//!   on disk.
+//! * [`inference`]: the default test pipeline.
+//! * [`checkpoint`]: the MMAction2 / OpenAI / original layouts, and the architecture a
+//!   checkpoint implies.
+//! * [`cli`]: what the generic tools get from this project (checkpoint recognition,
+//!   zero-shot flags).
 
 pub mod adapters;
 pub mod checkpoint;
+pub mod cli;
 pub mod config;
 pub mod inference;
 pub mod losses;
 pub mod model;
 pub mod prompts;
-mod text_bridge;
 pub mod text_cache;
 
-pub use config::{build_action_clip, ActionClipConfig};
+pub use config::{build_action_clip, ActionClipConfig, DEFAULT_NUM_SEGS};
 pub use model::{ActionClip, ActionClipSpec, RunOptions};
-pub use prompts::PromptSet;
+pub use prompts::TokenizedPrompts;

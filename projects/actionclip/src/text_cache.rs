@@ -86,13 +86,13 @@ pub fn load(dir: &Path, key: &str, rows: i64) -> Option<Tensor> {
 
 /// Writes the matrix (atomically: temporary file, then rename).
 pub fn store(dir: &Path, key: &str, features: &Tensor) -> Result<(), ModelError> {
-    let err = |e: String| ModelError::Other(format!("cannot write the text-feature cache in {}: {e}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    let what = format!("writing the text-feature cache in {}", dir.display());
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::part(what.clone(), e))?;
     let path = cache_file(dir, key);
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let cpu = features.f_to_device(tch::Device::Cpu).map_err(|e| err(e.to_string()))?;
-    Tensor::write_safetensors(&[("text_features", &cpu)], &tmp).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| err(e.to_string()))?;
+    let cpu = features.f_to_device(tch::Device::Cpu).map_err(|e| ModelError::part(what.clone(), e))?;
+    Tensor::write_safetensors(&[("text_features", &cpu)], &tmp).map_err(|e| ModelError::part(what.clone(), e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| ModelError::part(what, e))?;
     log::info!("text features cached in {}", path.display());
     Ok(())
 }

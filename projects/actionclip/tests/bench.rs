@@ -12,11 +12,9 @@ use std::time::Instant;
 
 use actionclip::checkpoint::spec::build_named;
 use actionclip::losses::CrossEntropyLoss;
-use actionclip::{ActionClip, ActionClipSpec, PromptSet, RunOptions};
+use actionclip::{ActionClip, ActionClipSpec, RunOptions, TokenizedPrompts};
 use common::*;
 use kinema_models::clip::ClipArch;
-use kinema_models::data_preprocessor::ActionDataPreprocessorConfig;
-use kinema_models::ActionDataPreprocessor;
 use tch::{Device, Kind, Tensor};
 
 fn arch() -> String {
@@ -31,7 +29,7 @@ fn b32(options: RunOptions) -> ActionClip {
         num_segs: 8,
         num_layers: 6,
     };
-    let pre = ActionDataPreprocessor::new(&ActionDataPreprocessorConfig::default(), Device::Cpu).unwrap();
+    let pre = clip_preprocessor();
     ActionClip::new(&spec, Device::Cpu, Box::new(pre), Box::new(CrossEntropyLoss::new(0.5)), options).unwrap()
 }
 
@@ -73,7 +71,7 @@ fn bench_prompt_truncation_400x16() {
     let (limit, n_templates) = (env("KINEMA_BENCH_CLASSES", 400), env("KINEMA_BENCH_TEMPLATES", 16));
     let labels: Vec<String> = k400_labels().into_iter().take(limit).collect();
     let templates: Vec<String> = actionclip::prompts::default_templates().into_iter().take(n_templates).collect();
-    let prompts = || PromptSet::new(labels.clone(), templates.clone()).unwrap();
+    let prompts = || TokenizedPrompts::from_lists(labels.clone(), templates.clone()).unwrap();
     let cache = std::env::temp_dir().join(format!("kinema-bench-text-cache-{}", std::process::id()));
     let mut timed = Vec::new();
     let mut feats = Vec::new();

@@ -26,7 +26,7 @@ fn builds_from_a_config_table_and_predicts_like_upstream() {
     std::fs::write(&label_file, "singing\ndancing\nperforming\n").unwrap();
     let extra = format!(
         "num_adapter_segs = 8\nlabels_or_label_file = {:?}\ntemplates_or_template_file = [\"The woman is {{}}\"]\n\
-         [model.data_preprocessor]\ntype = \"ActionDataPreprocessor\"\n[model.loss]\ntype = \"CrossEntropyLoss\"\nloss_weight = 0.5\n",
+         [model.data_preprocessor]\ntype = \"ActionDataPreprocessor\"\nmean = [122.771, 116.746, 104.093]\nstd = [68.500, 66.632, 70.323]\n[model.loss]\ntype = \"CrossEntropyLoss\"\nloss_weight = 0.5\n",
         label_file.display().to_string()
     );
     let mut model = build(&extra).unwrap();
@@ -39,9 +39,7 @@ fn builds_from_a_config_table_and_predicts_like_upstream() {
     // produced the same ids from the label file and template).
     let mut reference = tiny_model();
     let labels = vec!["singing".to_string(), "dancing".into(), "performing".into()];
-    reference.set_prompts(
-        actionclip::PromptSet::from_tokens(labels, vec!["The woman is {}".into()], npy("case1_tokens.npy")).unwrap(),
-    );
+    reference.set_prompts(prompts_from_tokens(labels, vec!["The woman is {}".into()], npy("case1_tokens.npy")));
     assert_eq!(max_abs(&scores, &reference.predict(&batch).unwrap()), 0.0);
 }
 

@@ -8,13 +8,12 @@ use std::collections::BTreeMap;
 
 use actionclip::checkpoint::convert::from_original;
 use actionclip::checkpoint::spec::build_named;
-use actionclip::checkpoint::{read_checkpoint, write_kinema, SourceFormat};
+use actionclip::checkpoint::{read_checkpoint, SourceFormat};
 use actionclip::losses::CrossEntropyLoss;
 use actionclip::{ActionClip, ActionClipSpec, RunOptions};
 use common::*;
 use kinema_models::clip::ClipArch;
-use kinema_models::data_preprocessor::ActionDataPreprocessorConfig;
-use kinema_models::{ActionDataPreprocessor, Recognizer};
+use kinema_models::Recognizer;
 use tch::{Device, Kind, Tensor};
 
 fn param_count(model: &ActionClip, prefix: &str) -> i64 {
@@ -28,7 +27,7 @@ fn build(arch: &str, segs: i64, layers: i64) -> ActionClip {
         num_segs: segs,
         num_layers: layers,
     };
-    let pre = ActionDataPreprocessor::new(&ActionDataPreprocessorConfig::default(), Device::Cpu).unwrap();
+    let pre = clip_preprocessor();
     ActionClip::new(&spec, Device::Cpu, Box::new(pre), Box::new(CrossEntropyLoss::new(0.5)), RunOptions::default())
         .unwrap()
 }
@@ -98,7 +97,8 @@ fn kinema_safetensors_round_trip_keeps_weights_and_metadata() {
     let mut meta = BTreeMap::new();
     meta.insert("adapter".to_string(), "TransformerAdapter".to_string());
     meta.insert("num_segs".to_string(), "8".to_string());
-    write_kinema(&out, &ck.tensors, &meta).unwrap();
+    let meta = serde_json::to_value(&meta).unwrap();
+    kinema_torch::checkpoint::save_safetensors(&out, &ck.tensors, Some(&meta)).unwrap();
     let back = read_checkpoint(&out, SourceFormat::Auto, None).unwrap();
     assert_eq!(back.format, SourceFormat::Kinema);
     assert_eq!(back.metadata.get("num_segs").map(String::as_str), Some("8"));
@@ -158,7 +158,9 @@ fn bad_checkpoints_give_clear_errors() {
         read_checkpoint(std::path::Path::new("/nonexistent/x.pth"), SourceFormat::Auto, None).unwrap_err().to_string();
     assert!(missing.contains("/nonexistent/x.pth") && missing.contains("does not exist"), "{missing}");
     let not_ckpt = read_checkpoint(&fixture("expected.json"), SourceFormat::Auto, None).unwrap_err().to_string();
-    assert!(not_ckpt.contains("not a checkpoint"), "{not_ckpt}");
+    assert!(not_ckpt.contains("not a supported checkpoint format"), "{not_ckpt}");
+    let folder = read_checkpoint(&fixture(""), SourceFormat::Auto, None).unwrap_err().to_string();
+    assert!(folder.contains("is a folder, not a checkpoint file"), "{folder}");
     let no_clip =
         read_checkpoint(&fixture("original_adapters.safetensors"), SourceFormat::Kinema, None).unwrap_err().to_string();
     assert!(no_clip.contains("no CLIP weights"), "{no_clip}");

@@ -5,16 +5,16 @@
 
 mod common;
 
-use actionclip::{PromptSet, RunOptions};
+use actionclip::{RunOptions, TokenizedPrompts};
 use common::*;
 use kinema_models::layers::AttentionImpl;
 use kinema_models::recognizer::ModelBatch;
 use kinema_models::Recognizer;
 use tch::{Kind, Tensor};
 
-fn case2_prompts() -> PromptSet {
+fn case2_prompts() -> TokenizedPrompts {
     let labels: Vec<String> = k400_labels().into_iter().take(10).collect();
-    PromptSet::from_tokens(labels, actionclip::prompts::default_templates(), npy("case2_tokens.npy")).unwrap()
+    prompts_from_tokens(labels, actionclip::prompts::default_templates(), npy("case2_tokens.npy"))
 }
 
 #[test]
@@ -97,9 +97,7 @@ fn text_features_are_cached_in_memory_and_on_disk() {
     // Other prompts, another key.
     let labels: Vec<String> = k400_labels().into_iter().skip(10).take(10).collect();
     let tokens = npy("case2_tokens.npy");
-    again.set_prompts(
-        PromptSet::from_tokens(labels, actionclip::prompts::default_templates(), tokens.flip([0])).unwrap(),
-    );
+    again.set_prompts(prompts_from_tokens(labels, actionclip::prompts::default_templates(), tokens.flip([0])));
     let _ = again.text_features().unwrap();
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -5,21 +5,21 @@
 
 mod common;
 
-use actionclip::{ActionClip, PromptSet};
+use actionclip::{ActionClip, TokenizedPrompts};
 use common::*;
 use kinema_models::recognizer::{LocalGather, StepEnv};
 use kinema_models::Recognizer;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Tensor};
 
-fn case1_prompts() -> PromptSet {
+fn case1_prompts() -> TokenizedPrompts {
     let labels = vec!["singing".to_string(), "dancing".into(), "performing".into()];
-    PromptSet::from_tokens(labels, vec!["The woman is {}".into()], npy("case1_tokens.npy")).unwrap()
+    prompts_from_tokens(labels, vec!["The woman is {}".into()], npy("case1_tokens.npy"))
 }
 
-fn case2_prompts() -> PromptSet {
+fn case2_prompts() -> TokenizedPrompts {
     let labels: Vec<String> = k400_labels().into_iter().take(10).collect();
-    PromptSet::from_tokens(labels, actionclip::prompts::default_templates(), npy("case2_tokens.npy")).unwrap()
+    prompts_from_tokens(labels, actionclip::prompts::default_templates(), npy("case2_tokens.npy"))
 }
 
 fn ints(v: &serde_json::Value) -> Vec<i64> {

@@ -4,14 +4,14 @@
 
 mod common;
 
-use actionclip::PromptSet;
+use actionclip::TokenizedPrompts;
 use common::*;
 use kinema_models::clip::l2_normalize;
 use tch::{Kind, Tensor};
 
-fn case1_prompts() -> PromptSet {
+fn case1_prompts() -> TokenizedPrompts {
     let labels = vec!["singing".to_string(), "dancing".into(), "performing".into()];
-    PromptSet::from_tokens(labels, vec!["The woman is {}".into()], npy("case1_tokens.npy")).unwrap()
+    prompts_from_tokens(labels, vec!["The woman is {}".into()], npy("case1_tokens.npy"))
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn case2_per_template_softmax_and_scores_match_upstream() {
     let mut model = tiny_model();
     let labels: Vec<String> = k400_labels().into_iter().take(10).collect();
     let templates = actionclip::prompts::default_templates();
-    model.set_prompts(PromptSet::from_tokens(labels, templates, npy("case2_tokens.npy")).unwrap());
+    model.set_prompts(prompts_from_tokens(labels, templates, npy("case2_tokens.npy")));
     let text = model.text_features().unwrap();
     let d = max_abs(&text, &npy("case2_text_features_norm.npy"));
     assert!(d < 1e-5, "text features differ by {d}");
@@ -106,7 +106,7 @@ fn case3_all_k400_classes_match_upstream() {
     // The 6400 prompts are tokenised by kinema-text (checked against upstream ids in
     // tests/tokenizer_prompts.rs); scores are checked here.
     let mut model = tiny_model();
-    let prompts = match PromptSet::new(labels, actionclip::prompts::default_templates()) {
+    let prompts = match TokenizedPrompts::from_lists(labels, actionclip::prompts::default_templates()) {
         Ok(p) => p,
         Err(e) => panic!("cannot tokenise the K400 prompts: {e}"),
     };

@@ -1,9 +1,16 @@
 //! An example plugin crate, written the way a user would write one in their own repo:
-//! it registers a transform (`InvertColors`) and a hook (`CountItersHook`) with
-//! `kinema_core::register!`, and core code knows nothing about it.
+//! it registers a transform (`InvertColors`), a hook (`CountItersHook`) and a model
+//! (`MeanColorNet`) with `kinema_core::register!`, and gets Kinema's stock commands over
+//! them with binaries of three lines (`src/bin/*.rs`). Kinema's code knows nothing about
+//! it.
 
 mod count_iters_hook;
 mod invert_colors;
+mod mean_color_net;
 
 pub use count_iters_hook::{CountItersHook, CountItersHookConfig};
 pub use invert_colors::{InvertColors, InvertColorsConfig};
+pub use mean_color_net::{MeanColorNet, MeanColorNetConfig};
+
+/// Keeps this crate's registrations in a binary; call it first in `main`.
+pub fn link() {}

@@ -58,7 +58,12 @@ impl KeyPath {
         KeyPath(v)
     }
 
-    /// The steps of the path.
+    /// A path made of these steps.
+    pub fn from_segments(segments: Vec<Segment>) -> Self {
+        KeyPath(segments)
+    }
+
+    /// The steps of the path, root first.
     pub fn segments(&self) -> &[Segment] {
         &self.0
     }

@@ -1,5 +1,6 @@
 //! Reading TOML files and resolving `_base_` inheritance.
 
+use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -16,6 +17,8 @@ pub const BASE_KEY: &str = "_base_";
 pub(crate) struct Loaded {
     pub table: Map<String, Value>,
     pub origins: Origins,
+    /// Top-level keys some file of the chain refers to with `${}` (its variables).
+    pub variables: BTreeSet<String>,
 }
 
 /// Loads `path` and, recursively, its bases, merging them MMEngine's way.
@@ -32,6 +35,10 @@ pub(crate) fn load_with_bases(path: &Path, chain: &mut Vec<PathBuf>) -> Result<L
     let mut table = parse_toml(&text, &display)?;
     let bases = take_bases(&mut table, &display)?;
     let source = Source::File(display.clone());
+    let mut variables = BTreeSet::new();
+    for value in table.values() {
+        super::references::referenced_roots(value, &mut variables);
+    }
 
     if bases.is_empty() {
         let mut value = Value::Object(table);
@@ -40,7 +47,7 @@ pub(crate) fn load_with_bases(path: &Path, chain: &mut Vec<PathBuf>) -> Result<L
         origins.record_tree(&KeyPath::root(), &value, &source);
         chain.pop();
         let Value::Object(table) = value else { unreachable!("built from an object") };
-        return Ok(Loaded { table, origins });
+        return Ok(Loaded { table, origins, variables });
     }
 
     let dir = display.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -66,12 +73,13 @@ pub(crate) fn load_with_bases(path: &Path, chain: &mut Vec<PathBuf>) -> Result<L
             merged.insert(key, value);
         }
         origins.extend(loaded.origins);
+        variables.extend(loaded.variables);
     }
     let mut ctx =
         MergeCtx { child_source: &source, origins: &mut origins, allow_list_keys: false, fallback_source: &source };
     merge_tables(&mut merged, table, &KeyPath::root(), &mut ctx)?;
     chain.pop();
-    Ok(Loaded { table: merged, origins })
+    Ok(Loaded { table: merged, origins, variables })
 }
 
 /// Parses TOML text into a JSON-like table (datetimes become strings).

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! use kinema_core::Config;
-//! let cfg = Config::load("projects/actionclip/configs/b16_8f.toml", &["train_dataloader.batch_size=8"])?;
+//! let cfg = Config::load("configs/recognition/tsn/my_experiment.toml", &["train_dataloader.batch_size=8"])?;
 //! println!("{}", cfg.to_toml_string()?);
 //! # Ok::<(), kinema_core::ConfigError>(())
 //! ```
@@ -20,6 +20,7 @@ mod references;
 mod render;
 mod value_parse;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -30,6 +31,7 @@ pub use load::{normalize, BASE_KEY};
 pub use merge::DELETE_KEY;
 pub use origins::Origins;
 pub use overrides::parse_overrides;
+pub use render::to_toml_string;
 pub use value_parse::parse_override_value;
 
 /// A merged config: a table of values plus the source of each value.
@@ -38,6 +40,7 @@ pub struct Config {
     root: Value,
     origins: Origins,
     entry: Source,
+    variables: BTreeSet<String>,
 }
 
 impl Config {
@@ -54,7 +57,12 @@ impl Config {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let loaded = load::load_with_bases(path, &mut Vec::new())?;
-        Ok(Config { root: Value::Object(loaded.table), origins: loaded.origins, entry: Source::File(normalize(path)) })
+        Ok(Config {
+            root: Value::Object(loaded.table),
+            origins: loaded.origins,
+            entry: Source::File(normalize(path)),
+            variables: loaded.variables,
+        })
     }
 
     /// Parses TOML text that has no `_base_` (for tests and programmatic configs).
@@ -76,7 +84,9 @@ impl Config {
     pub fn from_value(root: Value, source: Source) -> Self {
         let mut origins = Origins::default();
         origins.record_tree(&KeyPath::root(), &root, &source);
-        Config { root, origins, entry: source }
+        let mut variables = BTreeSet::new();
+        references::referenced_roots(&root, &mut variables);
+        Config { root, origins, entry: source, variables }
     }
 
     /// Applies `--cfg-options` style `key=value` overrides.
@@ -96,7 +106,15 @@ impl Config {
 
     /// Replaces every `${a.b}` reference by its target.
     pub fn resolve_references(&mut self) -> Result<(), ConfigError> {
+        references::referenced_roots(&self.root, &mut self.variables);
         references::resolve_all(&mut self.root, &self.origins, &self.entry)
+    }
+
+    /// The config's variables: the top-level keys that some file of the `_base_` chain, or
+    /// an override, refers to with `${}` (`num_segs`, `data_root`, `train_pipeline`). A
+    /// top-level key that is neither a known section nor a variable is a typo.
+    pub fn variables(&self) -> &BTreeSet<String> {
+        &self.variables
     }
 
     /// The whole config as a JSON value (a table).
@@ -139,6 +157,23 @@ impl Config {
         self.origins.record_tree(&path, &value, &Source::Program);
         node.insert(parts[parts.len() - 1].to_string(), value);
         Ok(())
+    }
+
+    /// Removes the value at a dotted path (nothing when it is absent); returns it.
+    pub fn remove(&mut self, dotted: &str) -> Option<Value> {
+        let path = KeyPath::parse(dotted);
+        let (parent, last) = match path.segments().split_last() {
+            Some((Segment::Key(last), parent)) => (KeyPath::from_segments(parent.to_vec()), last.clone()),
+            _ => return None,
+        };
+        let removed = match references::get_mut(&mut self.root, &parent) {
+            Some(Value::Object(map)) => map.shift_remove(&last),
+            _ => None,
+        };
+        if removed.is_some() {
+            self.origins.remove_under(&path);
+        }
+        removed
     }
 
     /// The file (or other source) that set the value at `path`, or its nearest ancestor.

@@ -53,6 +53,25 @@ fn split_pieces(s: &str) -> Option<Vec<Piece>> {
     Some(pieces)
 }
 
+/// The top-level keys that the references inside `value` point into (`${a.b}` -> `a`):
+/// the config's variables.
+pub(crate) fn referenced_roots(value: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::String(s) => {
+            for piece in split_pieces(s).unwrap_or_default() {
+                if let Piece::Reference(target) = piece {
+                    if let Some(super::key_path::Segment::Key(k)) = KeyPath::parse(&target).segments().first() {
+                        out.insert(k.clone());
+                    }
+                }
+            }
+        }
+        Value::Object(map) => map.values().for_each(|v| referenced_roots(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| referenced_roots(v, out)),
+        _ => {}
+    }
+}
+
 /// Resolves every reference in `root` in place.
 pub(crate) fn resolve_all(root: &mut Value, origins: &Origins, fallback: &Source) -> Result<(), ConfigError> {
     let mut resolver = Resolver { done: HashMap::new(), origins, fallback };

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::errors::{closest, describe_serde_problem};
-use super::registration::entries_of;
+use super::registration::{entries_of, Registration};
 use super::{BuildError, Component, Kind};
 use crate::config::{type_name, Config, KeyPath, Source};
 
@@ -74,13 +74,7 @@ pub struct Built<O: ?Sized> {
 impl<O: ?Sized> Built<O> {
     /// The resolved config that was built, `type` first: what to dump as "what ran".
     pub fn resolved_config(&self) -> Value {
-        let fields = serde_json::to_value(&*self.config).unwrap_or(Value::Null);
-        let mut out = serde_json::Map::new();
-        out.insert("type".into(), Value::String(self.type_name.to_string()));
-        if let Value::Object(map) = fields {
-            out.extend(map);
-        }
-        Value::Object(out)
+        with_type(self.type_name, serde_json::to_value(&*self.config).unwrap_or(Value::Null))
     }
 
     /// The component alone.
@@ -89,70 +83,82 @@ impl<O: ?Sized> Built<O> {
     }
 }
 
+/// Deserializes a component's typed config from its table, with the file and the full
+/// dotted path in errors.
+fn parse_config<T: serde::de::DeserializeOwned>(
+    value: Value,
+    site: &BuildSite<'_>,
+    kind: &'static str,
+    name: &'static str,
+) -> Result<T, BuildError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let at = site.path().join_dotted(&err.path().to_string().replace('?', ""));
+        let at = if err.path().to_string() == "." { site.path().clone() } else { at };
+        let (path, problem) = describe_serde_problem(&err.inner().to_string(), &at);
+        BuildError::Field { source_of: site.source_of(&path), path, kind, type_name: name.to_string(), problem }
+    })
+}
+
+/// `{type, ...fields}` with the fields of a typed config.
+fn with_type(name: &str, fields: Value) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("type".into(), Value::String(name.to_string()));
+    if let Value::Object(map) = fields {
+        out.extend(map);
+    }
+    Value::Object(out)
+}
+
 pub(crate) fn build_typed<K: Kind, C: Component<K>>(
     value: Value,
     site: &BuildSite<'_>,
     ctx: &K::Context,
     name: &'static str,
 ) -> Result<Built<K::Output>, BuildError> {
-    let config: C::Config = serde_path_to_error::deserialize(value).map_err(|err| {
-        let at = site.path().join_dotted(&err.path().to_string().replace('?', ""));
-        let at = if err.path().to_string() == "." { site.path().clone() } else { at };
-        let (path, problem) = describe_serde_problem(&err.inner().to_string(), &at);
-        BuildError::Field {
-            source_of: site.source_of(&path),
-            path,
-            kind: K::NAME,
-            type_name: name.to_string(),
-            problem,
-        }
-    })?;
-    let component = C::build(&config, ctx, site).map_err(|err| {
-        let mut message = err.to_string();
-        let mut cause = err.source();
-        while let Some(c) = cause {
-            message.push_str(&format!(": {c}"));
-            cause = c.source();
-        }
-        BuildError::Component {
-            source_of: site.source_of(site.path()),
-            path: site.path().clone(),
-            kind: K::NAME,
-            type_name: name.to_string(),
-            message,
-        }
+    let config: C::Config = parse_config(value, site, K::NAME, name)?;
+    let component = C::build(&config, ctx, site).map_err(|source| BuildError::Component {
+        source_of: site.source_of(site.path()),
+        path: site.path().clone(),
+        kind: K::NAME,
+        type_name: name.to_string(),
+        source,
     })?;
     Ok(Built { component, type_name: name, kind: K::NAME, config: Box::new(config) })
 }
 
-/// Builds the component of kind `K` described by the table `value` (its `type` picks
-/// the registered component; the other keys are its config).
-pub fn build<K: Kind>(value: &Value, site: &BuildSite<'_>, ctx: &K::Context) -> Result<Built<K::Output>, BuildError> {
+/// A component's table with its defaults filled in, without building it.
+pub(crate) fn resolve_typed<T: serde::de::DeserializeOwned + serde::Serialize>(
+    value: Value,
+    site: &BuildSite<'_>,
+    kind: &'static str,
+    name: &'static str,
+) -> Result<Value, BuildError> {
+    let config: T = parse_config(value, site, kind, name)?;
+    Ok(with_type(name, serde_json::to_value(&config).unwrap_or(Value::Null)))
+}
+
+/// Finds the registration a component table names by its `type`, among `registered`
+/// (the registrations of kind `kind`); returns it and the table without `type`/`_scope_`.
+pub(crate) fn find_registration(
+    registered: &[&'static Registration],
+    kind: &'static str,
+    value: &Value,
+    site: &BuildSite<'_>,
+) -> Result<(&'static Registration, Value), BuildError> {
     let path = site.path().clone();
     let Value::Object(table) = value else {
-        return Err(BuildError::NotATable {
-            source_of: site.source_of(&path),
-            path,
-            kind: K::NAME,
-            found: type_name(value),
-        });
+        return Err(BuildError::NotATable { source_of: site.source_of(&path), path, kind, found: type_name(value) });
     };
-    let registered = entries_of::<K>();
-    let known: Vec<&'static str> = dedup_names(&registered);
+    let known: Vec<&'static str> = dedup_names(registered);
     let Some(Value::String(name)) = table.get("type") else {
-        return Err(BuildError::MissingType {
-            source_of: site.source_of(&path.key("type")),
-            path,
-            kind: K::NAME,
-            known,
-        });
+        return Err(BuildError::MissingType { source_of: site.source_of(&path.key("type")), path, kind, known });
     };
     let matches: Vec<_> = registered.iter().filter(|r| r.name == name).collect();
     let Some(first) = matches.first() else {
         return Err(BuildError::UnknownType {
             source_of: site.source_of(&path.key("type")),
             path,
-            kind: K::NAME,
+            kind,
             name: name.clone(),
             suggestion: closest(name, &known),
             known,
@@ -160,16 +166,28 @@ pub fn build<K: Kind>(value: &Value, site: &BuildSite<'_>, ctx: &K::Context) -> 
     };
     if matches.len() > 1 {
         return Err(BuildError::Duplicate {
-            kind: K::NAME,
+            kind,
             name: name.clone(),
             modules: matches.iter().map(|r| r.module).collect(),
         });
     }
-    let factory = first.factory::<K>().expect("entries_of filters by kind");
     let mut rest = table.clone();
     rest.shift_remove("type");
     rest.shift_remove("_scope_");
-    (factory.build)(Value::Object(rest), site, ctx, first.name)
+    Ok((first, Value::Object(rest)))
+}
+
+/// Builds the component of kind `K` described by the table `value` (its `type` picks
+/// the registered component; the other keys are its config).
+pub fn build<K: Kind>(value: &Value, site: &BuildSite<'_>, ctx: &K::Context) -> Result<Built<K::Output>, BuildError> {
+    let registered = entries_of::<K>();
+    let (registration, rest) = find_registration(&registered, K::NAME, value, site)?;
+    let factory = registration.factory::<K>().ok_or_else(|| BuildError::Duplicate {
+        kind: K::NAME,
+        name: registration.name.to_string(),
+        modules: vec![registration.module],
+    })?;
+    (factory.build)(rest, site, ctx, registration.name)
 }
 
 /// Builds the component at the dotted `key` of `config`.
@@ -201,7 +219,7 @@ pub fn build_list<K: Kind>(
     }
 }
 
-fn dedup_names(regs: &[&'static super::Registration]) -> Vec<&'static str> {
+fn dedup_names(regs: &[&'static Registration]) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = regs.iter().map(|r| r.name).collect();
     names.dedup();
     names

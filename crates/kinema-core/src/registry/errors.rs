@@ -82,7 +82,7 @@ pub enum BuildError {
         problem: String,
     },
     /// The config was valid but building failed (a missing file, an impossible value).
-    #[error("{source_of}: `{path}`: cannot build {kind} {type_name}: {message}")]
+    #[error("{source_of}: `{path}`: cannot build {kind} {type_name}: {}", chain_text(source.as_ref()))]
     Component {
         /// Where the table came from.
         source_of: Source,
@@ -92,9 +92,25 @@ pub enum BuildError {
         kind: &'static str,
         /// The component's name.
         type_name: String,
-        /// The component's own error, with its causes.
-        message: String,
+        /// The component's own error (its causes follow through `source()`).
+        source: super::BoxError,
     },
+}
+
+/// An error and its causes as one line, `a: b: c`, leaving out a cause whose text the
+/// line already ends with (errors that print their cause themselves).
+pub fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = c.source();
+    }
+    message
 }
 
 /// Rewrites serde's messages ("missing field `x`", "invalid type: string \"a\", expected
@@ -137,7 +153,7 @@ pub(crate) fn describe_serde_problem(message: &str, at: &KeyPath) -> (KeyPath, S
 }
 
 /// The candidate closest to `name` by edit distance, if it is close enough to be a typo.
-pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = name.to_lowercase();
     if let Some(c) = candidates.iter().find(|c| c.to_lowercase() == lower) {
         return Some(c);

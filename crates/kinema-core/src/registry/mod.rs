@@ -18,12 +18,14 @@ mod component;
 mod describe;
 mod errors;
 mod registration;
+mod resolve;
 
 pub use build::{build, build_at, build_list, BuildSite, Built};
 pub use component::{BoxError, Component, Kind};
 pub use describe::{describe_all, ComponentInfo, FieldInfo};
-pub use errors::BuildError;
-pub use registration::{entries, entries_of, Factory, Registration};
+pub use errors::{chain_text, closest as closest_name, BuildError};
+pub use registration::{entries, entries_named, entries_of, kind_names, Factory, Registration};
+pub use resolve::{resolve_tree, schema_for, ComponentSpec, KIND_KEYWORD};
 
 /// Registers component type `$component` under `$name` for kind `$kind`.
 ///

@@ -4,7 +4,7 @@ use std::any::Any;
 
 use serde_json::Value;
 
-use super::build::{build_typed, BuildSite, Built};
+use super::build::{build_typed, resolve_typed, BuildSite, Built};
 use super::{BuildError, Component, Kind};
 
 /// The signature of a typed build function: the config table (without `type`), where it
@@ -24,6 +24,11 @@ impl<K: Kind> Factory<K> {
     }
 }
 
+/// The signature of a resolve function: the config table (without `type`), where it is,
+/// the kind's name and the registered name -> the table with every default filled in,
+/// `type` first.
+pub(crate) type ResolveFn = fn(Value, &BuildSite<'_>, &'static str, &'static str) -> Result<Value, BuildError>;
+
 /// One registered component: what `register!` submits.
 pub struct Registration {
     /// The kind's name (`Kind::NAME`).
@@ -34,6 +39,7 @@ pub struct Registration {
     pub module: &'static str,
     /// The JSON schema of its config (fields, types, defaults, docs).
     pub schema: fn() -> schemars::Schema,
+    pub(crate) resolve: ResolveFn,
     factory: &'static (dyn Any + Send + Sync),
 }
 
@@ -44,7 +50,14 @@ impl Registration {
         module: &'static str,
         factory: &'static Factory<K>,
     ) -> Self {
-        Registration { kind: K::NAME, name, module, schema: schema_of::<C::Config>, factory }
+        Registration {
+            kind: K::NAME,
+            name,
+            module,
+            schema: schema_of::<C::Config>,
+            resolve: resolve_typed::<C::Config>,
+            factory,
+        }
     }
 
     /// The typed factory, if this registration belongs to kind `K`.
@@ -69,4 +82,17 @@ pub fn entries() -> Vec<&'static Registration> {
 /// The registrations of kind `K`, sorted by name.
 pub fn entries_of<K: Kind>() -> Vec<&'static Registration> {
     entries().into_iter().filter(|r| r.kind == K::NAME && r.factory::<K>().is_some()).collect()
+}
+
+/// The registrations of the kind named `kind` (`Kind::NAME`), sorted by name.
+pub fn entries_named(kind: &str) -> Vec<&'static Registration> {
+    entries().into_iter().filter(|r| r.kind == kind).collect()
+}
+
+/// Every kind name that has at least one registration, sorted.
+pub fn kind_names() -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = entries().into_iter().map(|r| r.kind).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
 }

@@ -1,7 +1,7 @@
 //! `RawframeDataset`: folders of extracted frames, `frame_dir total_frames label`.
 
 use kinema_core::registry::{BoxError, BuildSite};
-use kinema_core::Component;
+use kinema_core::{Component, ComponentSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,7 +10,7 @@ use super::action::{join_root, ActionDataset, CommonConfig, DataPrefix};
 use super::annotations::parse_rawframe_list;
 use super::{Dataset, DatasetKind, ErrorPolicy, OnError};
 use crate::sample::Modality;
-use crate::transform::Pipeline;
+use crate::transform::{Pipeline, TransformKind};
 use crate::transforms::template::FrameTemplate;
 
 /// Frame folders listed one per line as `frame_dir total_frames label...` (MMAction2
@@ -21,7 +21,7 @@ pub struct RawframeDatasetConfig {
     /// The annotation list (relative to `data_root` when that is set).
     pub ann_file: String,
     /// The transforms, in order (`[{type = "SampleFrames", ...}, {type = "RawFrameDecode"}, ...]`).
-    pub pipeline: Vec<Value>,
+    pub pipeline: Vec<ComponentSpec<TransformKind>>,
     /// `{img = "folder"}` joined before every listed folder.
     #[serde(default)]
     pub data_prefix: DataPrefix,
@@ -101,7 +101,10 @@ impl Component<DatasetKind> for RawframeDataset {
             label_map: c.label_map.as_deref().map(|p| join_root(root, p)),
             policy: ErrorPolicy { on_error: c.on_error, max_refetch: c.max_refetch },
         };
-        let pipeline = Pipeline::build(&Value::Array(c.pipeline.clone()), &site.key("pipeline"))?;
+        let pipeline = Pipeline::build(
+            &Value::Array(c.pipeline.iter().map(|t| t.value.clone()).collect()),
+            &site.key("pipeline"),
+        )?;
         let records = parse_rawframe_list(&common.ann_file, c.with_offset, c.multi_class)?;
         Ok(Box::new(ActionDataset::new(common, records, pipeline)?))
     }

@@ -1,7 +1,7 @@
 //! `VideoDataset`: a list of `relative/path.mp4 label` lines.
 
 use kinema_core::registry::{BoxError, BuildSite};
-use kinema_core::Component;
+use kinema_core::{Component, ComponentSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,7 +10,7 @@ use super::action::{join_root, ActionDataset, CommonConfig, DataPrefix};
 use super::annotations::parse_video_list;
 use super::{Dataset, DatasetKind, ErrorPolicy, OnError};
 use crate::sample::Modality;
-use crate::transform::Pipeline;
+use crate::transform::{Pipeline, TransformKind};
 
 /// Videos listed one per line as `path label` (MMAction2 `VideoDataset`); a line with
 /// only a path gets label -1; with `multi_class` every field after the path is a label
@@ -21,7 +21,7 @@ pub struct VideoDatasetConfig {
     /// The annotation list (relative to `data_root` when that is set).
     pub ann_file: String,
     /// The transforms, in order (`[{type = "DecordInit"}, ...]`).
-    pub pipeline: Vec<Value>,
+    pub pipeline: Vec<ComponentSpec<TransformKind>>,
     /// `{video = "folder"}` joined before every listed path.
     #[serde(default)]
     pub data_prefix: DataPrefix,
@@ -87,7 +87,10 @@ impl Component<DatasetKind> for VideoDataset {
             label_map: c.label_map.as_deref().map(|p| join_root(root, p)),
             policy: ErrorPolicy { on_error: c.on_error, max_refetch: c.max_refetch },
         };
-        let pipeline = Pipeline::build(&Value::Array(c.pipeline.clone()), &site.key("pipeline"))?;
+        let pipeline = Pipeline::build(
+            &Value::Array(c.pipeline.iter().map(|t| t.value.clone()).collect()),
+            &site.key("pipeline"),
+        )?;
         let records = parse_video_list(&common.ann_file, &c.delimiter, c.multi_class)?;
         Ok(Box::new(ActionDataset::new(common, records, pipeline)?))
     }

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use kinema_core::registry::{build, BuildSite};
-use kinema_core::{Config, KeyPath};
+use kinema_core::{ComponentSpec, Config, KeyPath};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,9 +49,9 @@ pub struct DataLoaderConfig {
     #[serde(default)]
     pub collate_fn: Option<Value>,
     /// The sampler table (`{type = "DefaultSampler", shuffle = true}`).
-    pub sampler: Value,
+    pub sampler: ComponentSpec<SamplerKind>,
     /// The dataset table (`{type = "VideoDataset", ...}`).
-    pub dataset: Value,
+    pub dataset: ComponentSpec<DatasetKind>,
 }
 
 fn two() -> usize {
@@ -237,10 +237,10 @@ pub fn build_dataloader_at(value: &Value, site: &BuildSite<'_>, ctx: &LoaderCont
         });
     }
     let dataset: Arc<dyn Dataset> =
-        Arc::from(build::<DatasetKind>(&cfg.dataset, &site.key("dataset"), &())?.into_inner());
+        Arc::from(build::<DatasetKind>(&cfg.dataset.value, &site.key("dataset"), &())?.into_inner());
     let sctx =
         SamplerContext { dataset_len: dataset.len(), seed: ctx.seed, rank: ctx.rank, world_size: ctx.world_size };
-    let sampler = build::<SamplerKind>(&cfg.sampler, &site.key("sampler"), &sctx)?.into_inner();
+    let sampler = build::<SamplerKind>(&cfg.sampler.value, &site.key("sampler"), &sctx)?.into_inner();
     if cfg.pin_memory {
         log::debug!("pin_memory is accepted and ignored");
     }

@@ -38,18 +38,19 @@ impl LaunchEnv {
     fn number(&self, key: &str, launcher: &str) -> Result<Option<usize>, EngineError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v.parse::<usize>().map(Some).map_err(|_| {
-                EngineError::Invalid(format!("--launcher {launcher}: {key}={v:?} is not a non-negative integer"))
-            }),
+            Some(v) => v
+                .parse::<usize>()
+                .map(Some)
+                .map_err(|_| launcher_error(launcher, format!("{key}={v:?} is not a non-negative integer"))),
         }
     }
 
     fn port(&self, launcher: &str) -> Result<u16, EngineError> {
         match self.get("MASTER_PORT") {
             None => Ok(DEFAULT_MASTER_PORT),
-            Some(p) => p.parse::<u16>().map_err(|_| {
-                EngineError::Invalid(format!("--launcher {launcher}: MASTER_PORT={p:?} is not a port number"))
-            }),
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| launcher_error(launcher, format!("MASTER_PORT={p:?} is not a port number"))),
         }
     }
 
@@ -58,9 +59,10 @@ impl LaunchEnv {
     /// node and MASTER_PORT to 29500.
     pub fn pytorch(&self, local_rank_flag: Option<usize>) -> Result<DistInfo, EngineError> {
         let missing = |k: &str| {
-            EngineError::Invalid(format!(
-                "--launcher pytorch: {k} is not set; start the processes with tools/launch, tools/dist_train.sh or torchrun"
-            ))
+            launcher_error(
+                "pytorch",
+                format!("{k} is not set; start the processes with tools/launch, tools/dist_train.sh or torchrun"),
+            )
         };
         let rank = self.number("RANK", "pytorch")?.ok_or_else(|| missing("RANK"))?;
         let world_size = self.number("WORLD_SIZE", "pytorch")?.ok_or_else(|| missing("WORLD_SIZE"))?;
@@ -75,7 +77,7 @@ impl LaunchEnv {
     /// SLURM_NODELIST (`scontrol show hostname` when installed, else our parser);
     /// MASTER_PORT from the environment or 29500.
     pub fn slurm(&self) -> Result<DistInfo, EngineError> {
-        let missing = |k: &str| EngineError::Invalid(format!("--launcher slurm: {k} is not set; run under srun"));
+        let missing = |k: &str| launcher_error("slurm", format!("{k} is not set; run under srun"));
         let rank = self.number("SLURM_PROCID", "slurm")?.ok_or_else(|| missing("SLURM_PROCID"))?;
         let world_size = self.number("SLURM_NTASKS", "slurm")?.ok_or_else(|| missing("SLURM_NTASKS"))?;
         check_rank(rank, world_size, "slurm")?;
@@ -106,16 +108,18 @@ impl LaunchEnv {
                 Err(e) => log::warn!("cannot run {}: {e}; parsing the list instead", scontrol.display()),
             }
         }
-        let hosts = expand_hostlist(list).map_err(|e| EngineError::Invalid(format!("--launcher slurm: {e}")))?;
+        let hosts = expand_hostlist(list).map_err(|e| launcher_error("slurm", e.to_string()))?;
         Ok(hosts[0].clone())
     }
 }
 
+fn launcher_error(launcher: &str, message: String) -> EngineError {
+    EngineError::Option { option: format!("--launcher {launcher}"), message }
+}
+
 fn check_rank(rank: usize, world_size: usize, launcher: &str) -> Result<(), EngineError> {
     if world_size == 0 || rank >= world_size {
-        return Err(EngineError::Invalid(format!(
-            "--launcher {launcher}: rank {rank} is not below the world size {world_size}"
-        )));
+        return Err(launcher_error(launcher, format!("rank {rank} is not below the world size {world_size}")));
     }
     Ok(())
 }

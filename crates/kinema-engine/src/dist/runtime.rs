@@ -31,7 +31,7 @@ pub struct DistRuntime {
 }
 
 fn dist_err(e: kinema_torch::dist::DistError) -> EngineError {
-    EngineError::Invalid(e.to_string())
+    EngineError::dist("process group", e)
 }
 
 impl DistRuntime {
@@ -49,10 +49,11 @@ impl DistRuntime {
             None if backend == DistBackend::Nccl => DEFAULT_NCCL_TIMEOUT_SECS,
             None => DEFAULT_TIMEOUT_SECS,
             Some(v) => v.as_f64().filter(|t| *t > 0.0).ok_or_else(|| {
-                EngineError::Invalid(format!(
-                    "{}: `env_cfg.dist_cfg.timeout`: expected a positive number of seconds, found {v}",
-                    cfg.source_of(&kinema_core::KeyPath::parse("env_cfg.dist_cfg.timeout"))
-                ))
+                EngineError::setting(
+                    cfg,
+                    "env_cfg.dist_cfg.timeout",
+                    format!("expected a positive number of seconds, found {v}"),
+                )
             })?,
         };
         let opts = ProcessGroupOptions {
@@ -102,13 +103,13 @@ pub fn gradient_sync(group: Arc<ProcessGroup>) -> kinema_optim::GradSync {
 /// Every rank's evaluation results, in rank order (the evaluator then sorts by dataset
 /// index and drops the sampler's padding duplicates).
 pub fn gather_results(group: &ProcessGroup, mine: &[SampleResult]) -> Result<Vec<SampleResult>, EngineError> {
-    let bytes = serde_json::to_vec(mine).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let bytes = serde_json::to_vec(mine).map_err(|e| EngineError::dist("results", e))?;
     let parts = group.all_gather_uneven(&Tensor::from_slice(&bytes)).map_err(dist_err)?;
     let mut all = Vec::new();
     for (rank, part) in parts.iter().enumerate() {
         let raw = Vec::<u8>::try_from(part).map_err(EngineError::Torch)?;
         let results: Vec<SampleResult> = serde_json::from_slice(&raw)
-            .map_err(|e| EngineError::Invalid(format!("results gathered from rank {rank} are unreadable: {e}")))?;
+            .map_err(|e| EngineError::dist(format!("results gathered from rank {rank}"), e))?;
         all.extend(results);
     }
     Ok(all)
@@ -122,7 +123,7 @@ pub fn broadcast_json(group: &ProcessGroup, value: &Value) -> Result<Value, Engi
         if group.rank() == 0 { Tensor::from_slice(&bytes) } else { Tensor::zeros([len], (Kind::Uint8, Device::Cpu)) };
     group.broadcast(&[&buf], 0).map_err(dist_err)?;
     let raw = Vec::<u8>::try_from(&buf).map_err(EngineError::Torch)?;
-    serde_json::from_slice(&raw).map_err(|e| EngineError::Invalid(format!("broadcast from rank 0 is unreadable: {e}")))
+    serde_json::from_slice(&raw).map_err(|e| EngineError::dist("broadcast from rank 0", e))
 }
 
 /// MMAction2's `GatherLayer`: features of every rank concatenated in rank order; the
@@ -140,12 +141,12 @@ impl GatherLayer {
 
 impl FeatureGather for GatherLayer {
     fn all_gather_with_grad(&self, t: &Tensor) -> Result<Tensor, ModelError> {
-        let fail = |m: String| ModelError::Other(format!("feature all-gather: {m}"));
         let detached = t.detach().contiguous();
-        let mut parts = self.group.all_gather_uneven(&detached).map_err(|e| fail(e.to_string()))?;
+        let mut parts =
+            self.group.all_gather_uneven(&detached).map_err(|e| ModelError::part("feature all-gather", e))?;
         // This rank's slice is the live tensor, so backward reaches only it.
         parts[self.group.rank()] = t.shallow_clone();
-        Tensor::f_cat(&parts, 0).map_err(|e| fail(e.to_string()))
+        Tensor::f_cat(&parts, 0).map_err(|source| ModelError::Torch { module: "feature all-gather".into(), source })
     }
     fn world_size(&self) -> usize {
         self.group.world_size()

@@ -6,7 +6,7 @@ use kinema_core::registry::{BoxError, BuildSite};
 use kinema_core::{register, Component};
 use serde::{Deserialize, Serialize};
 
-use super::{Metric, MetricKind, SampleResult};
+use super::{EvalInfo, Metric, MetricKind, SampleResult};
 use crate::hooks::Metrics;
 use crate::EngineError;
 
@@ -70,7 +70,7 @@ impl Component<MetricKind> for AccMetric {
 register!(MetricKind, "AccMetric", AccMetric);
 
 impl Metric for AccMetric {
-    fn compute(&self, results: &[SampleResult]) -> Result<Metrics, EngineError> {
+    fn compute(&self, results: &[SampleResult], _: &EvalInfo<'_>) -> Result<Metrics, EngineError> {
         let labelled: Vec<(&[f32], i64)> =
             results.iter().filter_map(|r| r.label.map(|l| (r.scores.as_slice(), l))).collect();
         let mut out = Metrics::new();

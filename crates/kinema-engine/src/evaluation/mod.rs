@@ -26,12 +26,22 @@ pub struct SampleResult {
     pub scores: Vec<f32>,
     /// The ground-truth class, when known.
     pub label: Option<i64>,
+    /// The sample's file (video or frame folder), when the dataset has one.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// What metrics know about the data besides the results.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EvalInfo<'a> {
+    /// The class names (the dataset's label map), when known.
+    pub class_names: Option<&'a [String]>,
 }
 
 /// A metric computed from all results of a pass.
 pub trait Metric: Send {
     /// The metric values (MMEngine key names such as `acc/top1`, values in [0, 1]).
-    fn compute(&self, results: &[SampleResult]) -> Result<Metrics, EngineError>;
+    fn compute(&self, results: &[SampleResult], info: &EvalInfo<'_>) -> Result<Metrics, EngineError>;
 }
 
 /// The registry kind of metrics (NAME `"metric"`).
@@ -47,6 +57,7 @@ impl Kind for MetricKind {
 pub struct Evaluator {
     metrics: Vec<Box<dyn Metric>>,
     results: Vec<SampleResult>,
+    class_names: Option<Vec<String>>,
 }
 
 impl Evaluator {
@@ -58,12 +69,17 @@ impl Evaluator {
             }
             _ => vec![build::<MetricKind>(value, site, &())?.into_inner()],
         };
-        Ok(Evaluator { metrics, results: Vec::new() })
+        Ok(Evaluator { metrics, results: Vec::new(), class_names: None })
     }
 
     /// An evaluator with the given metrics.
     pub fn new(metrics: Vec<Box<dyn Metric>>) -> Evaluator {
-        Evaluator { metrics, results: Vec::new() }
+        Evaluator { metrics, results: Vec::new(), class_names: None }
+    }
+
+    /// The class names metrics may use (the dataset's label map).
+    pub fn set_class_names(&mut self, names: Option<Vec<String>>) {
+        self.class_names = names;
     }
 
     /// Forgets the results of the previous pass.
@@ -96,7 +112,8 @@ impl Evaluator {
         }
         let mut all = Metrics::new();
         for metric in &self.metrics {
-            all.extend(metric.compute(&self.results)?);
+            let info = EvalInfo { class_names: self.class_names.as_deref() };
+            all.extend(metric.compute(&self.results, &info)?);
         }
         Ok(all)
     }

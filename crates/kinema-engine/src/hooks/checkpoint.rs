@@ -11,11 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{EvalMode, Hook, HookKind, Metrics, Priority, PriorityName, TrainStepOutput};
+use crate::checkpoint::SaveFormat;
 use crate::runner::{Runner, SaveOptions};
 use crate::EngineError;
-
-/// The file extension of Kinema checkpoints.
-pub const CHECKPOINT_EXT: &str = "safetensors";
 
 /// Saves checkpoints during training.
 #[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
@@ -53,6 +51,10 @@ pub struct CheckpointHookConfig {
     /// Accepted for MMEngine configs (Kinema writes full precision always).
     #[serde(default)]
     pub published_keys: Option<Vec<String>>,
+    /// The file format: "safetensors" (Kinema's) or "pth" (a `torch.save` archive in
+    /// MMEngine's layout, which MMAction2 and PyTorch read; Kinema resumes from it too).
+    #[serde(default)]
+    pub save_format: SaveFormat,
 }
 
 fn minus_one() -> i64 {
@@ -100,11 +102,21 @@ impl CheckpointHook {
         if !runner.env.is_main() {
             return Ok(());
         }
-        let path = self.dir(runner).join(name);
+        let path = self.dir(runner).join(format!("{name}.{}", self.config.save_format.extension()));
         let with_optimizer = self.config.save_optimizer && self.config.save_param_scheduler;
-        runner.save_checkpoint(&path, SaveOptions { with_optimizer, update_last: true })?;
-        if !self.kept.contains(&path) {
-            self.kept.push_back(path);
+        // Listed before saving, so the state saved in the checkpoint (and restored by a
+        // resume) knows the checkpoint itself and removes it in turn.
+        let new = !self.kept.contains(&path);
+        if new {
+            self.kept.push_back(path.clone());
+        }
+        let saved = runner
+            .save_checkpoint(&path, SaveOptions { with_optimizer, update_last: true, format: self.config.save_format });
+        if let Err(e) = saved {
+            if new {
+                self.kept.pop_back();
+            }
+            return Err(e);
         }
         if self.config.max_keep_ckpts > 0 {
             while self.kept.len() > self.config.max_keep_ckpts as usize {
@@ -124,9 +136,12 @@ impl CheckpointHook {
             Some(rule) => Ok(rule == "greater"),
             None if GREATER_KEYS.iter().any(|k| key.contains(k)) => Ok(true),
             None if LESS_KEYS.iter().any(|k| key.contains(k)) => Ok(false),
-            None => Err(EngineError::Invalid(format!(
-                "CheckpointHook: cannot tell whether larger `{key}` is better; set `rule = \"greater\"` or `\"less\"`"
-            ))),
+            None => Err(EngineError::Hook {
+                hook: "CheckpointHook".into(),
+                message: format!(
+                    "cannot tell whether larger `{key}` is better; set `rule = \"greater\"` or `\"less\"`"
+                ),
+            }),
         }
     }
 }
@@ -153,7 +168,7 @@ impl Hook for CheckpointHook {
         let every = self.config.interval > 0 && iter.is_multiple_of(self.config.interval as u64);
         let last = self.config.save_last && iter == runner.progress.max_iters;
         if every || last {
-            self.save_periodic(runner, format!("iter_{iter}.{CHECKPOINT_EXT}"))?;
+            self.save_periodic(runner, format!("iter_{iter}"))?;
         }
         Ok(())
     }
@@ -166,7 +181,7 @@ impl Hook for CheckpointHook {
         let every = self.config.interval > 0 && done.is_multiple_of(self.config.interval as u64);
         let last = self.config.save_last && Some(done) == runner.progress.max_epochs;
         if every || last {
-            self.save_periodic(runner, format!("epoch_{done}.{CHECKPOINT_EXT}"))?;
+            self.save_periodic(runner, format!("epoch_{done}"))?;
         }
         Ok(())
     }
@@ -178,10 +193,13 @@ impl Hook for CheckpointHook {
         }
         let key = if save_best == "auto" { metrics.keys().next().cloned().unwrap_or_default() } else { save_best };
         let Some(&value) = metrics.get(&key) else {
-            return Err(EngineError::Invalid(format!(
-                "CheckpointHook: save_best `{key}` is not among the metrics ({})",
-                metrics.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
+            return Err(EngineError::Hook {
+                hook: "CheckpointHook".into(),
+                message: format!(
+                    "save_best `{key}` is not among the metrics ({})",
+                    metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            });
         };
         let greater = self.greater_is_better(&key)?;
         let better = match &runner.best {
@@ -199,14 +217,21 @@ impl Hook for CheckpointHook {
         }
         let (unit, n) =
             if self.config.by_epoch { ("epoch", runner.progress.epoch) } else { ("iter", runner.progress.iter) };
-        let path = self.dir(runner).join(format!("best_{}_{unit}_{n}.{CHECKPOINT_EXT}", key.replace('/', "_")));
+        let path = self.dir(runner).join(format!(
+            "best_{}_{unit}_{n}.{}",
+            key.replace('/', "_"),
+            self.config.save_format.extension()
+        ));
         if let Some((_, _, old)) = runner.best.take() {
             if old != path {
                 let _ = std::fs::remove_file(&old);
             }
         }
         runner.best = Some((key.clone(), value, path.clone()));
-        runner.save_checkpoint(&path, SaveOptions { with_optimizer: false, update_last: false })?;
+        runner.save_checkpoint(
+            &path,
+            SaveOptions { with_optimizer: false, update_last: false, format: self.config.save_format },
+        )?;
         log::info!("The best checkpoint with {value:.4} {key} at {unit} {n} is saved to {}", path.display());
         Ok(())
     }

@@ -76,11 +76,14 @@ impl Hook for EarlyStoppingHook {
             return Ok(());
         }
         let Some(&value) = metrics.get(&self.config.monitor) else {
-            return Err(EngineError::Invalid(format!(
-                "EarlyStoppingHook: monitor `{}` is not among the metrics ({})",
-                self.config.monitor,
-                metrics.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
+            return Err(EngineError::Hook {
+                hook: "EarlyStoppingHook".into(),
+                message: format!(
+                    "monitor `{}` is not among the metrics ({})",
+                    self.config.monitor,
+                    metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            });
         };
         if self.config.check_finite && !value.is_finite() {
             log::warn!("early stopping: {} is {value}", self.config.monitor);

@@ -76,12 +76,12 @@ impl LoggerHook {
     }
 
     fn processor(&self) -> Result<&LogProcessor, EngineError> {
-        self.processor.as_ref().ok_or_else(|| EngineError::Invalid("LoggerHook used before before_run".into()))
+        self.processor.as_ref().ok_or(EngineError::Internal("LoggerHook used before before_run"))
     }
 
     fn emit(runner: &mut Runner, line: &str, tag: &kinema_logging::ScalarDict, step: u64) -> Result<(), EngineError> {
         log::info!("{line}");
-        runner.visualizer.add_scalars(tag, step).map_err(|e| EngineError::Invalid(format!("visualizer: {e}")))
+        runner.visualizer.add_scalars(tag, step).map_err(|e| EngineError::logging("visualizer", e))
     }
 }
 
@@ -96,10 +96,13 @@ impl Hook for LoggerHook {
     fn before_run(&mut self, runner: &mut Runner) -> Result<(), EngineError> {
         let mut config = LogProcessorConfig { window_size: 20, ..LogProcessorConfig::default() };
         if let Some(v) = runner.cfg.get("log_processor") {
-            config = serde_path_to_error::deserialize(v.clone())
-                .map_err(|e| EngineError::Invalid(format!("`log_processor.{}`: {}", e.path(), e.inner())))?;
+            config = serde_path_to_error::deserialize(v.clone()).map_err(|e| {
+                EngineError::setting(&runner.cfg, &format!("log_processor.{}", e.path()), e.inner().to_string())
+            })?;
         }
-        self.processor = Some(LogProcessor::new(config).map_err(|e| EngineError::Invalid(e.to_string()))?);
+        let processor =
+            LogProcessor::new(config).map_err(|e| EngineError::setting(&runner.cfg, "log_processor", e.to_string()))?;
+        self.processor = Some(processor);
         Ok(())
     }
 
@@ -154,7 +157,8 @@ impl Hook for LoggerHook {
         Self::emit(runner, &out.line, &out.tag, step)?;
         if mode == EvalMode::Test && runner.env.is_main() {
             let path = kinema_logging::RunPaths::new(&runner.env.work_dir, &runner.env.timestamp).test_metrics_file();
-            kinema_logging::write_test_metrics(&path, &out.tag).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            kinema_logging::write_test_metrics(&path, &out.tag)
+                .map_err(|e| EngineError::logging(format!("writing {}", path.display()), e))?;
         }
         Ok(())
     }

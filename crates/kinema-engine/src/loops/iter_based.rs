@@ -61,7 +61,7 @@ impl TrainLoop for IterBasedTrainLoop {
         runner.call_hooks(|h, r| h.before_train_epoch(r))?;
         runner.model.set_training(true);
         let loader = super::train_loader(runner)?;
-        let mut guard = loader.lock().map_err(|_| EngineError::Invalid("the train loader lock is poisoned".into()))?;
+        let mut guard = loader.lock().map_err(|_| EngineError::Internal("the train loader lock is poisoned"))?;
         while runner.progress.iter < self.config.max_iters && !runner.stop_training {
             let start = runner.progress.batch_in_epoch as usize;
             let mut ran_any = false;
@@ -85,7 +85,7 @@ impl TrainLoop for IterBasedTrainLoop {
                 runner.progress.batch_in_epoch = 0;
             }
             if !ran_any && start == 0 {
-                return Err(EngineError::Invalid("the training data yields no batch".into()));
+                return Err(EngineError::setting(&runner.cfg, "train_dataloader", "the training data yields no batch"));
             }
         }
         runner.call_hooks(|h, r| h.after_train_epoch(r))?;

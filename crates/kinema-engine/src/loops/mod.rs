@@ -96,7 +96,7 @@ pub(crate) fn train_loader(
         .train_parts
         .as_ref()
         .map(|p| std::sync::Arc::clone(&p.loader))
-        .ok_or_else(|| EngineError::Invalid("training parts not built".into()))
+        .ok_or(EngineError::Internal("training parts not built"))
 }
 
 /// Runs the batches of epoch `runner.progress.epoch` from `runner.progress.batch_in_epoch`
@@ -106,7 +106,7 @@ pub(crate) fn run_train_epoch(runner: &mut Runner) -> Result<(), EngineError> {
     runner.model.set_training(true);
     let loader = train_loader(runner)?;
     let start = runner.progress.batch_in_epoch as usize;
-    let mut guard = loader.lock().map_err(|_| EngineError::Invalid("the train loader lock is poisoned".into()))?;
+    let mut guard = loader.lock().map_err(|_| EngineError::Internal("the train loader lock is poisoned"))?;
     for (offset, batch) in guard.epoch_from(runner.progress.epoch, start).enumerate() {
         let batch = batch?;
         runner.run_train_iter(start + offset, &batch)?;

@@ -58,20 +58,23 @@ pub fn select_device(requested: Option<&str>, local_rank: usize) -> Result<Devic
         Some("cpu") => Ok(Device::Cpu),
         Some(s) if s == "cuda" || s.starts_with("cuda:") => {
             if !tch::Cuda::is_available() {
-                return Err(EngineError::Invalid(format!(
-                    "--device {s}: CUDA is not available in this build or on this machine (use --device cpu)"
-                )));
+                return Err(device_error(
+                    s,
+                    "CUDA is not available in this build or on this machine (use --device cpu)",
+                ));
             }
             let index = match s.strip_prefix("cuda:") {
-                Some(n) => {
-                    n.parse::<usize>().map_err(|_| EngineError::Invalid(format!("--device {s}: expected cuda:N")))?
-                }
+                Some(n) => n.parse::<usize>().map_err(|_| device_error(s, "expected cuda:N"))?,
                 None => local_rank,
             };
             Ok(Device::Cuda(index))
         }
-        Some(other) => Err(EngineError::Invalid(format!("--device {other}: expected cpu, cuda, cuda:N or auto"))),
+        Some(other) => Err(device_error(other, "expected cpu, cuda, cuda:N or auto")),
     }
+}
+
+fn device_error(device: &str, message: &str) -> EngineError {
+    EngineError::Option { option: format!("--device {device}"), message: message.into() }
 }
 
 /// MMEngine's work-dir rule: the command line, else the config's `work_dir`, else

@@ -15,9 +15,8 @@ impl Runner {
             EvalMode::Val => self.val_parts.as_mut(),
             EvalMode::Test => self.test_parts.as_mut(),
         }
-        .ok_or_else(|| EngineError::Invalid(format!("{mode:?} parts are not built")))?;
-        let mut eval_loop =
-            parts.eval_loop.take().ok_or_else(|| EngineError::Invalid("eval loop is running".into()))?;
+        .ok_or(EngineError::Internal("the evaluation parts are not built"))?;
+        let mut eval_loop = parts.eval_loop.take().ok_or(EngineError::Internal("the eval loop is already running"))?;
         let result = eval_loop.run(self, mode);
         if let Some(parts) = match mode {
             EvalMode::Val => self.val_parts.as_mut(),
@@ -37,7 +36,8 @@ impl Runner {
         let parts = self.eval_parts_mut(mode)?;
         parts.evaluator.reset();
         let loader = std::sync::Arc::clone(&parts.loader);
-        let mut guard = loader.lock().map_err(|_| EngineError::Invalid("the eval loader lock is poisoned".into()))?;
+        let mut guard = loader.lock().map_err(|_| EngineError::Internal("the eval loader lock is poisoned"))?;
+        let dataset = std::sync::Arc::clone(guard.dataset());
         let mut iter = guard.epoch(0);
         let mut batch_idx = 0usize;
         loop {
@@ -60,6 +60,7 @@ impl Runner {
                     index: *index,
                     scores: flat[start..start + classes as usize].to_vec(),
                     label,
+                    source: Some(dataset.source(*index)),
                 });
             }
             self.call_hooks(|h, r| h.after_eval_iter(r, mode, batch_idx, &batch))?;
@@ -80,7 +81,7 @@ impl Runner {
                 parts.evaluator.set_results(all);
                 let local = if is_main { parts.evaluator.compute(dataset_len)? } else { Metrics::new() };
                 let shared = crate::dist::broadcast_json(&group, &serde_json::to_value(&local).unwrap_or_default())?;
-                serde_json::from_value(shared).map_err(|e| EngineError::Invalid(format!("metrics from rank 0: {e}")))?
+                serde_json::from_value(shared).map_err(|e| EngineError::dist("metrics from rank 0", e))?
             }
         };
         self.call_hooks(|h, r| h.after_eval_epoch(r, mode, &metrics))?;
@@ -102,6 +103,6 @@ impl Runner {
             EvalMode::Val => self.val_parts.as_mut(),
             EvalMode::Test => self.test_parts.as_mut(),
         }
-        .ok_or_else(|| EngineError::Invalid(format!("{mode:?} parts are not built")))
+        .ok_or(EngineError::Internal("the evaluation parts are not built"))
     }
 }

@@ -8,12 +8,17 @@
 //! the test loop.
 
 mod build;
+pub mod config;
 mod env;
 mod eval;
+pub mod header;
 pub mod params;
+mod parts;
 mod resume;
 mod train_step;
 
+pub use build::resolved_dump_name;
+pub use config::{resolved_config, RunnerConfig};
 pub use env::{resolve_work_dir, select_device, RandomnessConfig, RunEnv};
 pub use resume::SaveOptions;
 
@@ -87,6 +92,9 @@ pub struct RunOptions {
     pub dist: DistInfo,
     /// `--dry-run`: build everything, read one batch, stop.
     pub dry_run: bool,
+    /// Load `load_from` / `--checkpoint` non-strictly: what matches is loaded, the rest is
+    /// reported (default: strict, every parameter must be there with its shape).
+    pub partial_load: bool,
 }
 
 /// Where the loops are: MMEngine's `epoch` / `iter` plus the position inside an epoch,
@@ -115,6 +123,8 @@ pub struct TrainParts {
     pub optim: OptimWrapper,
     /// LR (and momentum) schedules, in config order.
     pub schedulers: Vec<Box<dyn ParamScheduler>>,
+    /// The training data's class names (its label map), recorded in checkpoints.
+    pub class_names: Option<Vec<String>>,
 }
 
 /// The parts a validation or test loop needs.
@@ -168,8 +178,6 @@ pub struct Runner {
     /// The best metric so far and where it was saved (CheckpointHook's `save_best`).
     pub best: Option<(String, f64, PathBuf)>,
     hooks: Vec<HookEntry>,
-    /// The resolved config of every built component (what ran), by config key.
-    pub(crate) resolved: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Runner {
@@ -217,7 +225,7 @@ impl Runner {
         }
         train_loop.run(self)?;
         self.call_hooks(|h, r| h.after_run(r))?;
-        self.visualizer.close().map_err(|e| EngineError::Invalid(format!("visualizer: {e}")))
+        self.visualizer.close().map_err(|e| EngineError::logging("visualizer", e))
     }
 
     /// Tests: builds the test parts, loads the checkpoint, runs the test loop and
@@ -243,9 +251,9 @@ impl Runner {
 
     /// `--dry-run`: every component is built; read and check one batch, then stop.
     fn dry_run(&mut self) -> Result<(), EngineError> {
-        let parts = self.train_parts.as_ref().ok_or_else(|| EngineError::Invalid("no training parts".into()))?;
+        let parts = self.train_parts.as_ref().ok_or(EngineError::Internal("no training parts"))?;
         let loader = Arc::clone(&parts.loader);
-        let mut guard = loader.lock().map_err(|_| EngineError::Invalid("the train loader lock is poisoned".into()))?;
+        let mut guard = loader.lock().map_err(|_| EngineError::Internal("the train loader lock is poisoned"))?;
         let mut batches = guard.epoch(0);
         match batches.next() {
             Some(batch) => {
@@ -253,7 +261,7 @@ impl Runner {
                 log::info!("dry run: first batch has shape {:?}; every component built", batch.shape);
                 Ok(())
             }
-            None => Err(EngineError::Invalid("dry run: the training data is empty".into())),
+            None => Err(EngineError::setting(&self.cfg, "train_dataloader", "dry run: the training data is empty")),
         }
     }
 }

@@ -22,50 +22,6 @@ pub fn named_trainable(vs: &VarStore) -> Vec<(String, Tensor)> {
         .collect()
 }
 
-/// Renames checkpoint keys to the model's when they match only up to a prefix: an OpenAI
-/// CLIP file (`visual.conv1.weight`) loaded into a model that holds CLIP under `clip.`
-/// gets `clip.` added; a file with an extra prefix loses it. Exact matches win; the
-/// prefix that matches the most keys is chosen and logged.
-pub fn align_names(vs: &VarStore, tensors: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
-    let model: std::collections::HashSet<String> = vs.variables().into_keys().collect();
-    if tensors.iter().any(|(n, _)| model.contains(n)) {
-        return tensors;
-    }
-    let mut prefixes: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for name in &model {
-        for (i, _) in name.match_indices('.') {
-            prefixes.insert(name[..=i].to_string());
-        }
-    }
-    let add = prefixes
-        .iter()
-        .map(|p| (tensors.iter().filter(|(n, _)| model.contains(&format!("{p}{n}"))).count(), p.clone()))
-        .max_by_key(|(count, _)| *count);
-    if let Some((count, prefix)) = add.filter(|(c, _)| *c > 0) {
-        log::info!("checkpoint keys prefixed with `{prefix}` to match the model ({count} tensors)");
-        return tensors.into_iter().map(|(n, t)| (format!("{prefix}{n}"), t)).collect();
-    }
-    let mut strip: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for (n, _) in &tensors {
-        for (i, _) in n.match_indices('.') {
-            if model.contains(&n[i + 1..]) {
-                *strip.entry(n[..=i].to_string()).or_default() += 1;
-            }
-        }
-    }
-    if let Some((prefix, count)) = strip.into_iter().max_by_key(|(_, c)| *c) {
-        log::info!("checkpoint keys stripped of `{prefix}` to match the model ({count} tensors)");
-        return tensors
-            .into_iter()
-            .map(|(n, t)| match n.strip_prefix(&prefix) {
-                Some(rest) => (rest.to_string(), t),
-                None => (n, t),
-            })
-            .collect();
-    }
-    tensors
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use kinema_models::resolve::{load_weights, read_checkpoint};
+use kinema_torch::checkpoint::LoadMode;
+
 use super::{Progress, Resume, Runner};
-use crate::checkpoint::{self, CheckpointData, FORMAT};
+use crate::checkpoint::{self, CheckpointData, SaveFormat, FORMAT};
 use crate::EngineError;
 
 /// What [`Runner::save_checkpoint`] includes.
@@ -15,6 +18,8 @@ pub struct SaveOptions {
     pub with_optimizer: bool,
     /// Update `work_dir/last_checkpoint` to point at this file.
     pub update_last: bool,
+    /// The file format.
+    pub format: SaveFormat,
 }
 
 impl Runner {
@@ -38,6 +43,7 @@ impl Runner {
                 "time": super::env::timestamp_now(),
                 "kinema_version": env!("CARGO_PKG_VERSION"),
                 "config": self.cfg.to_toml_string()?,
+                "dataset_meta": self.dataset_meta(),
             },
             "best": self.best.as_ref().map(|(k, v, p)| json!({"key": k, "value": v, "path": p})),
             "message_hub": self.hub.state_dict(),
@@ -64,7 +70,7 @@ impl Runner {
         let mut weights: Vec<(String, tch::Tensor)> =
             self.model.var_store().variables().into_iter().map(|(k, t)| (k, t.to_device(tch::Device::Cpu))).collect();
         weights.sort_by(|a, b| a.0.cmp(&b.0));
-        checkpoint::save(path, &CheckpointData { weights, optimizer, meta })?;
+        checkpoint::save(path, &CheckpointData { weights, optimizer, meta }, opts.format)?;
         if opts.update_last {
             checkpoint::set_last_checkpoint(&self.env.work_dir, path)?;
         }
@@ -97,27 +103,19 @@ impl Runner {
         };
         match (resume, load_from) {
             (Some(path), _) if self.train_parts.is_some() => self.resume_from(&path),
-            (_, Some(path)) => self.load_weights(&path),
-            (Some(path), None) => self.load_weights(&path),
+            (_, Some(path)) => self.load_weights(&path, !self.options.partial_load),
+            (Some(path), None) => self.load_weights(&path, !self.options.partial_load),
             (None, None) => Ok(()),
         }
     }
 
-    /// Loads weights only, from any supported checkpoint format.
-    pub fn load_weights(&mut self, path: &Path) -> Result<(), EngineError> {
-        let ckpt = kinema_torch::checkpoint::load_checkpoint(path)
-            .map_err(|e| EngineError::Checkpoint { path: path.to_path_buf(), message: e.to_string() })?;
-        let tensors: Vec<(String, tch::Tensor)> =
-            ckpt.tensors.into_iter().filter(|(k, _)| !k.starts_with(checkpoint::OPTIMIZER_PREFIX)).collect();
-        let tensors = super::params::align_names(self.model.var_store(), tensors);
-        // Through `var_store_mut`: models drop caches derived from their weights.
-        let report = kinema_torch::checkpoint::load_into_varstore(
-            self.model.var_store_mut(),
-            &tensors,
-            kinema_torch::checkpoint::LoadMode::NonStrict,
-            &path.display().to_string(),
-        )
-        .map_err(|e| EngineError::Checkpoint { path: path.to_path_buf(), message: e.to_string() })?;
+    /// Loads weights only, from any supported checkpoint format, renamed by the model
+    /// (kinema-models' resolver); strict unless `strict` is false, when what matches is
+    /// loaded and the rest reported.
+    pub fn load_weights(&mut self, path: &Path, strict: bool) -> Result<(), EngineError> {
+        let ck = read_checkpoint(path)?;
+        let mode = if strict { LoadMode::Strict } else { LoadMode::NonStrict };
+        let report = load_weights(self.model.as_mut(), &ck, mode)?;
         log::info!("loaded {} tensors from {}", report.loaded, path.display());
         let mut meta = json!({ "path": path });
         self.call_hooks(|h, r| h.after_load_checkpoint(r, &mut meta))
@@ -126,14 +124,14 @@ impl Runner {
     /// Restores weights, optimizer, schedulers, loop position, seed and hook states.
     fn resume_from(&mut self, path: &Path) -> Result<(), EngineError> {
         let data = checkpoint::load(path)?;
-        let err = |message: String| EngineError::Checkpoint { path: path.to_path_buf(), message };
+        let err = |message: String| EngineError::Resume { path: path.to_path_buf(), message };
         kinema_torch::checkpoint::load_into_varstore(
             self.model.var_store_mut(),
             &data.weights,
-            kinema_torch::checkpoint::LoadMode::Strict,
+            LoadMode::Strict,
             &path.display().to_string(),
         )
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| EngineError::Checkpoint { path: path.to_path_buf(), source: Box::new(e) })?;
         let meta = &data.meta["meta"];
         let progress: Progress = Progress {
             epoch: meta["epoch"].as_u64().unwrap_or(0),
@@ -156,7 +154,7 @@ impl Runner {
                 self.env.seed = seed;
             }
         }
-        let parts = self.train_parts.as_mut().ok_or_else(|| err("resume needs the training parts".into()))?;
+        let parts = self.train_parts.as_mut().ok_or(EngineError::Internal("resume needs the training parts"))?;
         parts
             .optim
             .load_state_dict(kinema_optim::OptimState { meta: data.meta["optimizer"].clone(), tensors: data.optimizer })
@@ -198,6 +196,17 @@ impl Runner {
             self.progress.batch_in_epoch
         );
         Ok(())
+    }
+
+    /// MMEngine's `dataset_meta`: the class names of the training data (its label map),
+    /// else the model's own, so a checkpoint says what its scores mean.
+    fn dataset_meta(&self) -> Value {
+        let classes =
+            self.train_parts.as_ref().and_then(|p| p.class_names.clone()).or_else(|| self.model.class_names());
+        match classes {
+            Some(c) => json!({ "classes": c }),
+            None => Value::Null,
+        }
     }
 
     fn hook_states(&self) -> Vec<(String, Value)> {

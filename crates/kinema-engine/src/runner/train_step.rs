@@ -46,7 +46,7 @@ impl Runner {
         // randomness replays identically after a resume.
         tch::manual_seed(kinema_core::rng::derive_seed(self.env.seed, &[TRAIN_STREAM, iter]) as i64 & i64::MAX);
         let model_batch = self.to_model_batch(batch, self.progress.epoch)?;
-        let parts = self.train_parts.as_mut().ok_or_else(|| EngineError::Invalid("training parts not built".into()))?;
+        let parts = self.train_parts.as_mut().ok_or(EngineError::Internal("training parts not built"))?;
         let gather: Box<dyn kinema_models::recognizer::FeatureGather> = match &self.dist {
             Some(d) => Box::new(crate::dist::GatherLayer::new(std::sync::Arc::clone(&d.group))),
             None => Box::new(LocalGather),
@@ -56,7 +56,7 @@ impl Runner {
         let losses = match autocast {
             Some(dtype) => {
                 kinema_torch::autocast::with_autocast(self.env.device, dtype, || self.model.loss(&model_batch, &env))
-                    .map_err(|e| EngineError::Invalid(e.to_string()))?
+                    .map_err(|e| EngineError::Dist { what: "autocast".into(), source: Box::new(e) })?
             }
             None => self.model.loss(&model_batch, &env),
         }?;
@@ -72,8 +72,9 @@ impl Runner {
             }
             log_vars.push((name.clone(), value.f_double_value(&[])?));
         }
-        let total = total
-            .ok_or_else(|| EngineError::Invalid("the model returned no value whose name contains `loss`".into()))?;
+        let total = total.ok_or_else(|| {
+            EngineError::setting(&self.cfg, "model", "the model returned no value whose name contains `loss`")
+        })?;
         let total_value = total.f_double_value(&[])?;
         log_vars.insert(0, ("loss".to_string(), total_value));
         let info = parts.optim.update_params(&total).map_err(|source| EngineError::Optim { iter, source })?;

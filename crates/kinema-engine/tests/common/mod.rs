@@ -13,7 +13,7 @@ use kinema_models::recognizer::{
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, Module};
+use tch::nn;
 use tch::{Kind, Tensor};
 
 /// Frames filled with a colour that encodes the label, plus per-pixel noise.
@@ -68,24 +68,33 @@ pub struct ColorProbeConfig {
 /// The test model.
 pub struct ColorProbe {
     vs: nn::VarStore,
-    head: nn::Linear,
+    weight: Tensor,
+    bias: Tensor,
 }
 
 impl Component<RecognizerKind> for ColorProbe {
     type Config = ColorProbeConfig;
     fn build(config: &Self::Config, ctx: &ModelContext, _: &BuildSite<'_>) -> Result<Box<dyn Recognizer>, BoxError> {
         let vs = nn::VarStore::new(ctx.device);
-        let head = nn::linear(vs.root() / "cls_head", 3, config.num_classes, Default::default());
-        Ok(Box::new(ColorProbe { vs, head }))
+        // Created in PyTorch's `named_parameters()` order (weight, then bias), which
+        // MMEngine's per-parameter groups follow; tch's `nn::linear` creates the bias first.
+        let p = vs.root() / "cls_head";
+        let bound = 1.0 / 3f64.sqrt();
+        let weight = p.var("weight", &[config.num_classes, 3], nn::Init::Uniform { lo: -bound, up: bound });
+        let bias = p.var("bias", &[config.num_classes], nn::Init::Uniform { lo: -bound, up: bound });
+        Ok(Box::new(ColorProbe { vs, weight, bias }))
     }
 }
 register!(RecognizerKind, "ColorProbe", ColorProbe);
 
 impl ColorProbe {
+    fn logits_of(&self, inputs: &Tensor) -> Tensor {
+        // [B, T, 3, H, W] in [0, 1] -> mean colour [B, 3]
+        inputs.mean_dim([1i64, 3, 4].as_slice(), false, Kind::Float).linear(&self.weight, Some(&self.bias))
+    }
+
     fn logits(&self, batch: &ModelBatch) -> Tensor {
-        // [B, T, 3, H, W] uint8 -> mean colour [B, 3] in [0, 1]
-        let x = batch.inputs.to_kind(Kind::Float) / 255.0;
-        self.head.forward(&x.mean_dim([1i64, 3, 4].as_slice(), false, Kind::Float))
+        self.logits_of(&(batch.inputs.to_kind(Kind::Float) / 255.0))
     }
 }
 
@@ -101,8 +110,11 @@ impl Recognizer for ColorProbe {
         let loss = self.logits(batch).cross_entropy_for_logits(&batch.labels);
         Ok(vec![("loss_cls".into(), loss)])
     }
-    fn predict(&mut self, batch: &ModelBatch) -> Result<Tensor, ModelError> {
-        Ok(self.logits(batch).softmax(-1, Kind::Float))
+    fn preprocess(&self, inputs: &Tensor) -> Result<Tensor, ModelError> {
+        Ok(inputs.to_kind(Kind::Float) / 255.0)
+    }
+    fn predict_inputs(&mut self, inputs: &Tensor) -> Result<Tensor, ModelError> {
+        Ok(self.logits_of(inputs).softmax(-1, Kind::Float))
     }
     fn features(&mut self, batch: &ModelBatch) -> Result<Tensor, ModelError> {
         Ok(self.logits(batch))

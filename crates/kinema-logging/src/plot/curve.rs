@@ -52,7 +52,7 @@ impl Default for PlotOptions {
     }
 }
 
-fn ensure_font(out: &Path) -> Result<()> {
+pub(crate) fn ensure_font(out: &Path) -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
     if ok {

@@ -1,7 +1,10 @@
-//! Curves from JSON scalar logs (`tools/analyze_logs`): loading and PNG plotting.
+//! Curves from JSON scalar logs (`tools/analyze_logs`): loading and PNG plotting; the
+//! confusion matrix of a test run.
 
+mod confusion;
 mod curve;
 mod json_log;
 
+pub use confusion::ConfusionMatrix;
 pub use curve::{plot_curves, PlotOptions, BACKGROUND};
 pub use json_log::{Curve, JsonLog, TrainTimeStats, XAxis};

@@ -92,7 +92,7 @@ impl ClipArch {
     }
 
     /// Reads the architecture from parameter shapes (`name -> shape`), keys under
-    /// `prefix` (`""` for OpenAI files, `"clip."` for ActionCLIP ones), with OpenAI's
+    /// `prefix` (`""` for OpenAI files, `"clip."` for video models that hold CLIP under `clip`), with OpenAI's
     /// `build_model` rules.
     pub fn from_shapes(shapes: &BTreeMap<String, Vec<i64>>, prefix: &str) -> Result<Self, ArchError> {
         let get = |key: &str| -> Result<&Vec<i64>, ArchError> {
@@ -162,14 +162,19 @@ impl ClipArch {
         self.image_resolution / self.vision_patch_size.max(1)
     }
 
+    /// The name of the published preset this equals, if any.
+    pub fn preset_name(&self) -> Option<&'static str> {
+        ["ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px"]
+            .into_iter()
+            .find(|preset| Self::preset(preset).ok().as_ref() == Some(self))
+    }
+
     /// A short name: the preset it equals (`ViT-B/32`), else `ViT-W{w}-P{p}-R{r}`.
     pub fn name(&self) -> String {
-        for preset in ["ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px"] {
-            if Self::preset(preset).ok().as_ref() == Some(self) {
-                return preset.to_string();
-            }
+        match self.preset_name() {
+            Some(p) => p.to_string(),
+            None => format!("ViT-W{}-P{}-R{}", self.vision_width, self.vision_patch_size, self.image_resolution),
         }
-        format!("ViT-W{}-P{}-R{}", self.vision_width, self.vision_patch_size, self.image_resolution)
     }
 
     /// Parameters of the image tower (`visual.*`).

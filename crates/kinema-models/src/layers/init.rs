@@ -98,7 +98,7 @@ pub fn copy_(t: &Tensor, src: &Tensor) -> Result<(), tch::TchError> {
     })
 }
 
-/// Fills `t` in place like the original ActionCLIP's `trunc_normal_`: N(0, 1), `fmod` 2,
+/// Fills `t` in place like the `trunc_normal_` of several published video-CLIP codebases: N(0, 1), `fmod` 2,
 /// times `std`, plus `mean`.
 pub fn fmod_normal_(t: &Tensor, mean: f64, std: f64) -> Result<(), tch::TchError> {
     if skipping_random_init() {

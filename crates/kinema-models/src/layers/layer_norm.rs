@@ -1,6 +1,6 @@
 //! LayerNorm as OpenAI CLIP computes it (fp32 inside, cast back), and the TF-style
 //! variant (epsilon inside the square root, computed in the input dtype) of the
-//! original ActionCLIP temporal transformer.
+//! TensorFlow-style modules some published video models use.
 
 use tch::{nn, Kind, Tensor};
 
@@ -18,7 +18,7 @@ pub enum LayerNormStyle {
         eps: f64,
     },
     /// `(x - mean) / sqrt(var + eps) * w + b` in the input dtype (the original
-    /// ActionCLIP's TF-style module). Usual eps 1e-12.
+    /// TF-style modules). Usual eps 1e-12.
     TfStyle {
         /// Added to the variance.
         eps: f64,
@@ -28,7 +28,7 @@ pub enum LayerNormStyle {
 impl LayerNormStyle {
     /// OpenAI CLIP's LayerNorm (fp32, eps 1e-5).
     pub const CLIP: LayerNormStyle = LayerNormStyle::Fp32 { eps: 1e-5 };
-    /// The original ActionCLIP's temporal-transformer LayerNorm (TF style, eps 1e-12).
+    /// The TensorFlow-style LayerNorm (eps inside the square root, usual eps 1e-12).
     pub const TF: LayerNormStyle = LayerNormStyle::TfStyle { eps: 1e-12 };
 }
 

@@ -94,7 +94,7 @@ pub fn build_schedulers(
             path: site.path().clone(),
             kind: "param_scheduler",
             type_name: type_name.to_string(),
-            message: e.to_string(),
+            source: Box::new(e),
         })?;
         schedulers.push(scheduler);
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use kinema_core::registry::{self, BoxError, BuildError, BuildSite, Built};
-use kinema_core::{register, Component};
+use kinema_core::{register, Component, ComponentSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -151,7 +151,7 @@ fn one() -> u64 {
 #[serde(deny_unknown_fields)]
 pub struct OptimWrapperConfig {
     /// The optimizer table: `type` (`AdamW`, `Adam`, `SGD`) and its hyper-parameters.
-    pub optimizer: Value,
+    pub optimizer: ComponentSpec<OptimizerKind>,
     /// Per-parameter learning rates and weight decays.
     #[serde(default)]
     pub paramwise_cfg: Option<ParamwiseCfg>,
@@ -170,7 +170,7 @@ pub struct OptimWrapperConfig {
 #[serde(deny_unknown_fields)]
 pub struct AmpOptimWrapperConfig {
     /// The optimizer table: `type` (`AdamW`, `Adam`, `SGD`) and its hyper-parameters.
-    pub optimizer: Value,
+    pub optimizer: ComponentSpec<OptimizerKind>,
     /// Per-parameter learning rates and weight decays.
     #[serde(default)]
     pub paramwise_cfg: Option<ParamwiseCfg>,
@@ -265,10 +265,10 @@ pub struct AmpWrapper;
 impl Component<OptimWrapperKind> for PlainWrapper {
     type Config = OptimWrapperConfig;
     fn build(c: &OptimWrapperConfig, ctx: &OptimContext, site: &BuildSite<'_>) -> Result<Box<OptimWrapper>, BoxError> {
-        let optimizer = registry::build::<OptimizerKind>(&c.optimizer, &site.key("optimizer"), &())?;
+        let optimizer = registry::build::<OptimizerKind>(&c.optimizer.value, &site.key("optimizer"), &())?;
         let parts = super::Parts {
             optimizer: optimizer.component,
-            optimizer_cfg: &c.optimizer,
+            optimizer_cfg: &c.optimizer.value,
             paramwise: c.paramwise_cfg.as_ref(),
             clip: c.clip_grad.as_ref(),
             accumulative_counts: c.accumulative_counts,
@@ -285,7 +285,7 @@ impl Component<OptimWrapperKind> for AmpWrapper {
         ctx: &OptimContext,
         site: &BuildSite<'_>,
     ) -> Result<Box<OptimWrapper>, BoxError> {
-        let optimizer = registry::build::<OptimizerKind>(&c.optimizer, &site.key("optimizer"), &())?;
+        let optimizer = registry::build::<OptimizerKind>(&c.optimizer.value, &site.key("optimizer"), &())?;
         let scaler = match &c.loss_scale {
             LossScale::Mode(m) if m == "dynamic" => (GradScalerCfg::default(), false),
             LossScale::Mode(other) => {
@@ -299,7 +299,7 @@ impl Component<OptimWrapperKind> for AmpWrapper {
         };
         let parts = super::Parts {
             optimizer: optimizer.component,
-            optimizer_cfg: &c.optimizer,
+            optimizer_cfg: &c.optimizer.value,
             paramwise: c.paramwise_cfg.as_ref(),
             clip: c.clip_grad.as_ref(),
             accumulative_counts: c.accumulative_counts,

@@ -154,6 +154,15 @@ impl OptimWrapper {
         &mut self.groups
     }
 
+    /// MMEngine's `Runner.scale_lr`: multiplies the learning rate of the optimizer's groups
+    /// (not the base settings) by `ratio`. Call it before building the schedulers, which
+    /// record each group's initial learning rate.
+    pub fn scale_lr(&mut self, ratio: f64) {
+        for group in &mut self.groups[..self.num_groups] {
+            group.lr *= ratio;
+        }
+    }
+
     /// The optimizer's own groups (with parameters), without the base settings.
     pub fn optimizer_groups(&self) -> &[ParamGroup] {
         &self.groups[..self.num_groups]
@@ -168,13 +177,6 @@ impl OptimWrapper {
     /// `lr` and `base_lr` as MMEngine logs them.
     pub fn lr_for_logging(&self) -> LrLog {
         LrLog { lr: self.groups[0].lr, base_lr: self.base_param_settings().map(|b| b.lr) }
-    }
-
-    /// Multiplies every learning rate, base settings included (MMEngine's `auto_scale_lr`).
-    pub fn scale_lr(&mut self, factor: f64) {
-        for g in &mut self.groups {
-            g.lr *= factor;
-        }
     }
 
     /// The autocast dtype of the forward pass (`None` for full precision).

@@ -1,4 +1,4 @@
-//! ActionCLIP's text prompts: every template filled with every class name.
+//! Text prompts for zero-shot recognition: every template filled with every class name.
 //!
 //! Rows are template-major, as in MMAction2 (`[t.format(c) for t in templates for c in
 //! labels]`): row `k * C + c` is template `k` with class `c`, `C` the number of classes.
@@ -6,7 +6,7 @@
 mod source;
 mod template;
 
-pub use source::{read_label_file, read_lines, LabelSource, TemplateSource};
+pub use source::{read_label_file, read_lines, relative_to, LabelSource, TemplateSource};
 pub use template::Template;
 
 use std::path::Path;
@@ -14,26 +14,6 @@ use std::path::Path;
 use crate::batch::TokenBatch;
 use crate::error::{Result, TextError};
 use crate::tokenizer::ClipTokenizer;
-
-/// The 16 prompt templates of ActionCLIP (identical in the original repository and MMAction2).
-pub const DEFAULT_TEMPLATES: [&str; 16] = [
-    "a photo of action {}",
-    "a picture of action {}",
-    "Human action of {}",
-    "{}, an action",
-    "{} this is an action",
-    "{}, a video of action",
-    "Playing action of {}",
-    "{}",
-    "Playing a kind of action, {}",
-    "Doing a kind of action, {}",
-    "Look, the human is {}",
-    "Can you recognize the action of {}?",
-    "Video classification of {}",
-    "A video of {}",
-    "The man is {}",
-    "The woman is {}",
-];
 
 /// Parses templates, naming `origin` in errors; an empty list is an error.
 pub fn parse_templates<S: AsRef<str>>(templates: &[S], origin: &str) -> Result<Vec<Template>> {
@@ -53,7 +33,6 @@ impl TemplateSource {
     /// Loads and parses the templates.
     pub fn load(&self) -> Result<Vec<Template>> {
         match self {
-            Self::Default => parse_templates(&DEFAULT_TEMPLATES, &self.origin()),
             Self::List(list) => parse_templates(list, &self.origin()),
             Self::File(path) => read_template_file(path),
         }

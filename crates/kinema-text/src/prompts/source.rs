@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Result, TextError};
 
@@ -15,21 +15,17 @@ use crate::error::{Result, TextError};
 pub enum LabelSource {
     /// The class names, class index = position.
     List(Vec<String>),
-    /// A label map: one name per line (MMAction2's `label_map_k400.txt`), or the original
-    /// ActionCLIP CSV with an `id,name` header and ids 0, 1, … in order.
+    /// A label map: one name per line (MMAction2's `label_map_k400.txt`), or a CSV with an
+    /// `id,name` header and ids 0, 1, … in order.
     File(PathBuf),
 }
 
-/// Prompt templates: the 16 ActionCLIP defaults, a list, or a file with one per line
-/// (`templates_or_template_file` in MMAction2).
+/// Prompt templates: a list, or a file with one per line (`templates_or_template_file`
+/// in MMAction2).
 ///
-/// In a config, a missing value is the default, a string is a file path and an array is
-/// the list itself.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// In a config, a string is a file path and an array is the list itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TemplateSource {
-    /// [`super::DEFAULT_TEMPLATES`].
-    #[default]
-    Default,
     /// These templates, in order.
     List(Vec<String>),
     /// A text file, one template per line.
@@ -50,7 +46,6 @@ impl TemplateSource {
     /// Where the templates come from, for messages.
     pub fn origin(&self) -> String {
         match self {
-            Self::Default => "the default ActionCLIP templates".to_owned(),
             Self::List(_) => "the template list".to_owned(),
             Self::File(path) => path.display().to_string(),
         }
@@ -176,6 +171,93 @@ impl<'de> Visitor<'de> for SourceVisitor {
             items.push(item);
         }
         Ok(RawSource::List(items))
+    }
+}
+
+/// `path` as written when it exists or is absolute, else the same name beside `base`
+/// (the config file's folder) when that exists: relative paths in configs work from the
+/// working directory and from the config's folder.
+pub fn relative_to(path: &Path, base: Option<&Path>) -> PathBuf {
+    match base {
+        Some(b) if path.is_relative() && !path.exists() && b.join(path).exists() => b.join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+impl LabelSource {
+    /// The same source with a relative file looked up beside `base` too (see [`relative_to`]).
+    pub fn relative_to(&self, base: Option<&Path>) -> Self {
+        match self {
+            Self::File(p) => Self::File(relative_to(p, base)),
+            other => other.clone(),
+        }
+    }
+}
+
+impl TemplateSource {
+    /// The same source with a relative file looked up beside `base` too (see [`relative_to`]).
+    pub fn relative_to(&self, base: Option<&Path>) -> Self {
+        match self {
+            Self::File(p) => Self::File(relative_to(p, base)),
+            other => other.clone(),
+        }
+    }
+}
+
+fn serialize_source<S: Serializer>(list: Option<&[String]>, path: Option<&Path>, s: S) -> Result<S::Ok, S::Error> {
+    match (list, path) {
+        (Some(items), _) => items.serialize(s),
+        (None, Some(p)) => p.to_string_lossy().serialize(s),
+        (None, None) => s.serialize_none(),
+    }
+}
+
+impl Serialize for LabelSource {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::List(l) => serialize_source(Some(l), None, s),
+            Self::File(p) => serialize_source(None, Some(p), s),
+        }
+    }
+}
+
+impl Serialize for TemplateSource {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::List(l) => serialize_source(Some(l), None, s),
+            Self::File(p) => serialize_source(None, Some(p), s),
+        }
+    }
+}
+
+fn source_schema(what: &str) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": format!("a list of {what}, or the path of a file with one per line"),
+        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+    })
+}
+
+impl schemars::JsonSchema for LabelSource {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LabelSource".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        source_schema("class names")
+    }
+}
+
+impl schemars::JsonSchema for TemplateSource {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TemplateSource".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        source_schema("templates with `{}`")
     }
 }
 

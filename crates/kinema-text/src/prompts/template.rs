@@ -10,7 +10,7 @@ enum Piece {
 
 /// A parsed template such as `"a photo of action {}"`.
 ///
-/// Follows Python's `template.format(label)`, which ActionCLIP uses: `{}` (or `{0}`, any number
+/// Follows Python's `template.format(label)`, which MMAction2's zero-shot prompts use: `{}` (or `{0}`, any number
 /// of times) is replaced by the raw class name, `{{` and `}}` are literal braces. Anything
 /// `format` would reject with a single argument is an error here too, and so is a template
 /// without a placeholder (every class would get the same prompt).

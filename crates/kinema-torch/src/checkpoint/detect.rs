@@ -27,6 +27,7 @@ const LEGACY_MAGIC: [u8; 12] = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 
 /// Detects the format of the checkpoint at `path` from its first bytes (and, for zip
 /// archives, from the records inside). Unknown content is an error that shows the first bytes.
 pub fn detect_format(path: &Path) -> Result<CheckpointFormat> {
+    check_regular_file(path)?;
     let mut file = File::open(path).map_err(|e| CheckpointError::io(path, e))?;
     let len = file.metadata().map_err(|e| CheckpointError::io(path, e))?.len();
     let mut head = Vec::with_capacity(16);
@@ -54,4 +55,22 @@ pub fn detect_format(path: &Path) -> Result<CheckpointFormat> {
         ""
     };
     Err(CheckpointError::UnknownFormat { path: path.into(), head: format!("b\"{shown}\"{hint}") })
+}
+
+/// Fails with a message that says what `path` is when it is not a readable regular file:
+/// missing, a folder, a named pipe or device (reading those could block), a dangling or
+/// looping symbolic link.
+pub fn check_regular_file(path: &Path) -> Result<()> {
+    let not = |what: &str| Err(CheckpointError::NotAFile { path: path.to_path_buf(), what: what.to_string() });
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_dir() => not("is a folder, not a checkpoint file"),
+        Ok(_) => not("is not a regular file (a named pipe, socket or device)"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::symlink_metadata(path) {
+            Ok(_) => not("is a symbolic link to nothing"),
+            Err(_) => not("does not exist"),
+        },
+        Err(e) if e.raw_os_error() == Some(40) => not("is a symbolic link loop"),
+        Err(e) => Err(CheckpointError::io(path, e)),
+    }
 }

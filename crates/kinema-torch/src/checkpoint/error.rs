@@ -21,6 +21,15 @@ pub enum CheckpointError {
         source: std::io::Error,
     },
 
+    /// The path is not a readable regular file.
+    #[error("{path}: {what}")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`does not exist`, `is a folder, ...`).
+        what: String,
+    },
+
     /// The file is a zip archive, but a broken one (truncated download, corrupt bytes).
     #[error(
         "{path}: not a readable zip archive ({source}); the file is truncated or corrupt, download or save it again"

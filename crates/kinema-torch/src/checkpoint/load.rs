@@ -1,7 +1,7 @@
 //! One entry point for every supported checkpoint: detect the format from the content and
 //! return named tensors plus metadata.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use tch::Tensor;
@@ -17,6 +17,8 @@ use super::value::PyValue;
 /// A checkpoint read from any supported format.
 #[derive(Debug)]
 pub struct Checkpoint {
+    /// The file.
+    pub path: PathBuf,
     /// The format the file turned out to be in.
     pub format: CheckpointFormat,
     /// The named tensors (the state dict), in file order, on the CPU.
@@ -46,18 +48,36 @@ impl Checkpoint {
 /// archive (OpenAI CLIP `.pt`: fp16 made fp32, hyper-parameter ints dropped) or a safetensors
 /// file. The format comes from the file's content, not its name.
 pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<Checkpoint> {
-    let path = path.as_ref();
+    load(path.as_ref(), false)
+}
+
+/// Like [`load_checkpoint`], but a `torch.save` file that holds no state dict (several
+/// dicts of tensors side by side, such as `{'epoch', 'model_state_dict', ...}`) gives every
+/// tensor of its tree under its dotted path (`model_state_dict.visual.proj`) instead of
+/// an error, for a model to pick from.
+pub fn load_checkpoint_lenient(path: impl AsRef<Path>) -> Result<Checkpoint> {
+    load(path.as_ref(), true)
+}
+
+fn load(path: &Path, lenient: bool) -> Result<Checkpoint> {
     let start = Instant::now();
     let format = detect_format(path)?;
     let ckpt = match format {
         CheckpointFormat::TorchZip => {
             let tree = load_pytorch(path)?;
-            let tensors = state_dict_from_value(&tree, path)?;
+            let tensors = match state_dict_from_value(&tree, path) {
+                Ok(tensors) => tensors,
+                Err(e) if lenient => match flatten_tensors(&tree) {
+                    found if !found.is_empty() => found,
+                    _ => return Err(e),
+                },
+                Err(e) => return Err(e),
+            };
             let meta = tree.get("meta").map(PyValue::to_json);
-            Checkpoint { format, tensors, meta, tree: Some(tree) }
+            Checkpoint { path: path.to_path_buf(), format, tensors, meta, tree: Some(tree) }
         }
         CheckpointFormat::TorchScript => {
-            Checkpoint { format, tensors: load_torchscript(path)?, meta: None, tree: None }
+            Checkpoint { path: path.to_path_buf(), format, tensors: load_torchscript(path)?, meta: None, tree: None }
         }
         CheckpointFormat::Safetensors => load_safetensors(path)?,
         CheckpointFormat::Legacy => return Err(CheckpointError::LegacyFormat { path: path.into() }),
@@ -70,6 +90,28 @@ pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<Checkpoint> {
         start.elapsed().as_secs_f64() * 1e3
     );
     Ok(ckpt)
+}
+
+/// Every tensor of a tree of string-keyed dicts, named by its dotted path
+/// (`model_state_dict.conv1.weight`), in file order.
+pub fn flatten_tensors(tree: &PyValue) -> Vec<(String, Tensor)> {
+    fn walk(value: &PyValue, prefix: &str, out: &mut Vec<(String, Tensor)>) {
+        match value {
+            PyValue::Tensor(t) => out.push((prefix.to_string(), t.shallow_clone())),
+            PyValue::Dict(dict) => {
+                for (key, item) in &dict.items {
+                    if let Some(k) = key.as_str() {
+                        let name = if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+                        walk(item, &name, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(tree, "", &mut out);
+    out
 }
 
 /// The named tensors of any supported checkpoint (see [`load_checkpoint`]), in file order.

@@ -141,7 +141,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Lets `write` fill a temporary file in `path`'s folder (given its path), then syncs it
 /// and renames it over `path`, so a crash never leaves a half-written file at `path`.
-fn write_atomically_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub(crate) fn write_atomically_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let io = |e| CheckpointError::io(path, e);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -220,5 +220,5 @@ pub fn load_safetensors(path: impl AsRef<Path>) -> Result<Checkpoint> {
         ),
         None => None,
     };
-    Ok(Checkpoint { format: CheckpointFormat::Safetensors, tensors, meta, tree: None })
+    Ok(Checkpoint { path: path.to_path_buf(), format: CheckpointFormat::Safetensors, tensors, meta, tree: None })
 }

@@ -60,6 +60,22 @@ pub struct PyDict {
     pub attrs: Option<Box<PyValue>>,
 }
 
+impl PyObject {
+    /// A call `module.name(*args)` (no state): how a writer pickles a value built by a
+    /// factory, such as `torch.tensor([...])`.
+    pub fn call(module: &str, name: &str, args: Vec<PyValue>) -> Self {
+        PyObject {
+            module: module.to_string(),
+            name: name.to_string(),
+            args,
+            kwargs: None,
+            state: None,
+            list_items: Vec::new(),
+            dict_items: Vec::new(),
+        }
+    }
+}
+
 /// An object of a class the reader does not interpret (for example mmengine's
 /// `HistoryBuffer`): what the pickle said about it, as data.
 #[derive(Debug)]

@@ -78,7 +78,7 @@ pub(crate) fn torch_err(source: tch::TchError) -> ModelError {
 
 /// Wraps a parameter-creation error.
 pub(crate) fn init_err(e: kinema_models::layers::init::InitError) -> ModelError {
-    ModelError::Other(format!("adapter: {e}"))
+    ModelError::part("adapter", e)
 }
 
 /// Checks `x` is `[B, T, D]` with the expected `D` (and `T` when given).

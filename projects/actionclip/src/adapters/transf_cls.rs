@@ -78,10 +78,10 @@ impl AdapterSpec for TransfClsSpec {
         let d = dims.embed_dim;
         let c = &self.config;
         if c.heads <= 0 || d % c.heads != 0 {
-            return Err(ModelError::Other(format!(
-                "adapter Transf_cls: width {d} is not divisible by {} heads",
-                c.heads
-            )));
+            return Err(ModelError::config(
+                "adapter.heads",
+                format!("Transf_cls: width {d} is not divisible by {} heads", c.heads),
+            ));
         }
         let p = p / "transformer";
         let zero = nn::Init::Const(0.0);

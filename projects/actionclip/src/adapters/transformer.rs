@@ -65,10 +65,13 @@ impl AdapterSpec for TransformerSpec {
         let layers = self.layers.unwrap_or(dims.num_layers);
         let heads = (dims.text_width / 64).max(1);
         if dims.embed_dim % heads != 0 {
-            return Err(ModelError::Other(format!(
-                "adapter: width {} is not divisible by {heads} heads (text width {} / 64)",
-                dims.embed_dim, dims.text_width
-            )));
+            return Err(ModelError::config(
+                "adapter",
+                format!(
+                    "width {} is not divisible by {heads} heads (text width {} / 64)",
+                    dims.embed_dim, dims.text_width
+                ),
+            ));
         }
         let table = init::var(
             &(p / "frame_position_embeddings"),

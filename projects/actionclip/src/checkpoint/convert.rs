@@ -1,13 +1,7 @@
-//! Key mappings from each upstream format to the model's names, and the Kinema
-//! safetensors writer.
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//! Key mappings from each upstream layout to the model's names.
 
 use kinema_models::weights::NamedTensors;
 use tch::{Kind, Tensor};
-
-use super::CheckpointError;
 
 /// Where a checkpoint comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,20 +97,4 @@ pub fn from_original(clip: NamedTensors, fusion: NamedTensors, num_segs: i64) ->
         }
     }
     Ok(out)
-}
-
-/// Writes `tensors` (fp32) as Kinema safetensors with string `metadata`, atomically.
-pub fn write_kinema(
-    path: &Path,
-    tensors: &NamedTensors,
-    metadata: &BTreeMap<String, String>,
-) -> Result<(), CheckpointError> {
-    let fp32: NamedTensors = tensors
-        .iter()
-        .map(|(k, t)| Ok((k.clone(), to_f32(t.shallow_clone())?)))
-        .collect::<Result<_, tch::TchError>>()
-        .map_err(|e| CheckpointError::Io { path: path.to_path_buf(), message: e.to_string() })?;
-    let meta = serde_json::to_value(metadata)
-        .map_err(|e| CheckpointError::Io { path: path.to_path_buf(), message: e.to_string() })?;
-    Ok(kinema_torch::checkpoint::save_safetensors(path, &fp32, Some(&meta))?)
 }

@@ -1,11 +1,12 @@
 //! ActionCLIP checkpoints in every format users have, normalised to one naming
 //! (`clip.<OpenAI key>`, `adapter.<key>`), plus the architecture they imply.
 //!
-//! * [`read`]: files -> named tensors (MMEngine `.pth`, OpenAI TorchScript `.pt`,
-//!   original ActionCLIP `.pt`, Kinema safetensors).
-//! * [`convert`]: each source's key mapping, and writing Kinema safetensors.
+//! Files are read by kinema-models' resolver (any format); this module knows the
+//! layouts ActionCLIP checkpoints come in:
+//! * [`read`]: which layout a checkpoint has, and its tensors under the model's names.
+//! * [`convert`]: each layout's key mapping.
 //! * [`spec`]: the architecture (CLIP shapes, adapter type, layers, frames) from keys
-//!   and shapes, as upstream `init_actionclip` does.
+//!   and shapes, as upstream `init_actionclip` does, and the `model` table it implies.
 
 pub mod convert;
 pub mod read;
@@ -14,21 +15,20 @@ pub mod spec;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use convert::{write_kinema, SourceFormat};
-pub use read::read_checkpoint;
-pub use spec::{infer_spec, InferredSpec};
+pub use convert::SourceFormat;
+pub use read::{read_checkpoint, rename};
+pub use spec::{infer_spec, model_table_of, InferredSpec};
 
 use kinema_models::weights::NamedTensors;
 
-/// A checkpoint read and renamed to the model's keys.
+/// A checkpoint renamed to the model's keys.
 #[derive(Debug)]
 pub struct ActionClipCheckpoint {
     /// Tensors named `clip.*` / `adapter.*`, fp32.
     pub tensors: NamedTensors,
-    /// The format it was read as.
+    /// The layout it was read as.
     pub format: SourceFormat,
-    /// Kinema metadata (`adapter`, `num_segs`, ...), from our safetensors or the
-    /// conversion.
+    /// String metadata (`adapter`, `num_segs`, ...) from Kinema's safetensors header.
     pub metadata: BTreeMap<String, String>,
     /// The file.
     pub path: PathBuf,
@@ -39,28 +39,4 @@ impl ActionClipCheckpoint {
     pub fn is_clip_only(&self) -> bool {
         self.tensors.iter().all(|(k, _)| k.starts_with("clip."))
     }
-}
-
-/// Reading or interpreting a checkpoint failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    /// The file cannot be opened or read.
-    #[error("{path}: {message}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What failed.
-        message: String,
-    },
-    /// The file format layer (kinema-torch) failed; its message names the file.
-    #[error(transparent)]
-    Read(#[from] kinema_torch::checkpoint::CheckpointError),
-    /// The file is readable but is not what was expected.
-    #[error("{path}: {message}")]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong and what was expected.
-        message: String,
-    },
 }

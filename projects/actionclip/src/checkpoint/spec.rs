@@ -5,8 +5,10 @@
 
 use kinema_models::clip::ClipArch;
 use kinema_models::weights::shapes_of;
+use kinema_models::ModelError;
+use serde_json::{json, Value};
 
-use super::{ActionClipCheckpoint, CheckpointError};
+use super::ActionClipCheckpoint;
 use crate::adapters::{self, AdapterSpec};
 use crate::model::ActionClipSpec;
 
@@ -29,8 +31,8 @@ pub fn infer_spec(
     default_segs: Option<i64>,
     default_layers: i64,
     default_adapter: Option<Box<dyn AdapterSpec>>,
-) -> Result<InferredSpec, CheckpointError> {
-    let fmt = |message: String| CheckpointError::Format { path: ck.path.clone(), message };
+) -> Result<InferredSpec, ModelError> {
+    let fmt = |message: String| ModelError::Format { path: ck.path.clone(), message };
     let shapes = shapes_of(&ck.tensors);
     let clip = ClipArch::from_shapes(&shapes, "clip.").map_err(|e| fmt(e.to_string()))?;
     let meta_segs = ck.metadata.get("num_segs").and_then(|s| s.parse::<i64>().ok());
@@ -79,9 +81,23 @@ pub fn infer_spec(
 }
 
 /// Builds the registered adapter `name` with its default config.
-pub fn build_named(name: &str) -> Result<Box<dyn AdapterSpec>, CheckpointError> {
-    let site = kinema_core::BuildSite::detached(Default::default());
-    kinema_core::registry::build::<adapters::AdapterKind>(&serde_json::json!({ "type": name }), &site, &())
-        .map(|b| b.into_inner())
-        .map_err(|e| CheckpointError::Format { path: Default::default(), message: e.to_string() })
+pub fn build_named(name: &str) -> Result<Box<dyn AdapterSpec>, ModelError> {
+    let site = kinema_core::BuildSite::detached(kinema_core::KeyPath::parse("adapter"));
+    Ok(kinema_core::registry::build::<adapters::AdapterKind>(&json!({ "type": name }), &site, &())?.into_inner())
+}
+
+/// The `model` table that builds a model matching `spec` (for a checkpoint read without
+/// a config): the CLIP preset's name when it is one, else its sizes.
+pub fn model_table_of(spec: &ActionClipSpec) -> Value {
+    let clip_arch = match spec.clip.preset_name() {
+        Some(name) => Value::String(name.to_string()),
+        None => serde_json::to_value(spec.clip).unwrap_or(Value::Null),
+    };
+    json!({
+        "type": "ActionClip",
+        "clip_arch": clip_arch,
+        "num_adapter_segs": spec.num_segs,
+        "num_adapter_layers": spec.num_layers,
+        "adapter": { "type": spec.adapter.name() },
+    })
 }

@@ -22,7 +22,7 @@ use tch::Tensor;
 pub struct VideoTextLossKind;
 
 impl Kind for VideoTextLossKind {
-    const NAME: &'static str = "video-text loss";
+    const NAME: &'static str = "video_text_loss";
     type Context = ();
     type Output = dyn VideoTextLoss;
 }

@@ -2,11 +2,13 @@
 //! comparisons.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::path::PathBuf;
 
 use actionclip::checkpoint::{infer_spec, read_checkpoint, SourceFormat};
 use actionclip::losses::CrossEntropyLoss;
-use actionclip::{ActionClip, RunOptions};
+use actionclip::{ActionClip, RunOptions, TokenizedPrompts};
 use kinema_models::data_preprocessor::ActionDataPreprocessorConfig;
 use kinema_models::weights::{load_into_varstore, LoadMode};
 use kinema_models::{ActionDataPreprocessor, Recognizer};
@@ -53,14 +55,14 @@ pub fn max_abs(a: &Tensor, b: &Tensor) -> f64 {
 
 /// The tiny ActionCLIP checkpoint (MMEngine `.pth`).
 pub fn tiny_checkpoint() -> PathBuf {
-    fixture("actionclip_tiny.pth")
+    fixture("mmaction_clip_tiny.pth")
 }
 
 /// The tiny model loaded strictly from `path`, with `options`.
 pub fn tiny_model_from(path: &std::path::Path, options: RunOptions) -> ActionClip {
     let ck = read_checkpoint(path, SourceFormat::Auto, None).unwrap();
     let inferred = infer_spec(&ck, None, 6, None).unwrap();
-    let pre = ActionDataPreprocessor::new(&ActionDataPreprocessorConfig::default(), Device::Cpu).unwrap();
+    let pre = clip_preprocessor();
     let model =
         ActionClip::new(&inferred.spec, Device::Cpu, Box::new(pre), Box::new(CrossEntropyLoss::new(0.5)), options)
             .unwrap();
@@ -68,6 +70,23 @@ pub fn tiny_model_from(path: &std::path::Path, options: RunOptions) -> ActionCli
     let report = load_into_varstore(model.var_store(), &ck.tensors, mode, "tiny").unwrap();
     assert!(report.loaded > 0);
     model
+}
+
+/// MMAction2's ActionCLIP data preprocessor: CLIP's mean and std in 0-255 scale.
+pub fn clip_preprocessor() -> ActionDataPreprocessor {
+    let config = ActionDataPreprocessorConfig {
+        mean: Some(vec![122.771, 116.746, 104.093]),
+        std: Some(vec![68.500, 66.632, 70.323]),
+        ..ActionDataPreprocessorConfig::default()
+    };
+    ActionDataPreprocessor::new(&config, Device::Cpu).unwrap()
+}
+
+/// Prompts of `labels` x `templates` with upstream's token ids `tokens`.
+pub fn prompts_from_tokens(labels: Vec<String>, templates: Vec<String>, tokens: Tensor) -> TokenizedPrompts {
+    let templates = kinema_text::prompts::parse_templates(&templates, "test templates").unwrap();
+    let set = kinema_text::PromptSet::new(templates, labels).unwrap();
+    TokenizedPrompts::from_tokens(set, tokens).unwrap()
 }
 
 /// The tiny model from the `.pth` fixture with default options.

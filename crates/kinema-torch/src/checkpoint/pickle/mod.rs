@@ -10,6 +10,7 @@ mod globals;
 mod machine;
 pub(crate) mod object;
 mod text;
+pub(crate) mod writer;
 
 use tch::Tensor;
 

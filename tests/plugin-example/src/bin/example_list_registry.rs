@@ -1,0 +1,6 @@
+//! `list_registry` over Kinema's components and this crate's.
+
+fn main() -> std::process::ExitCode {
+    kinema_plugin_example::link();
+    kinema_cli::list_registry::main()
+}
