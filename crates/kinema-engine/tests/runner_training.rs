@@ -130,3 +130,50 @@ fn config_mistakes_surface_with_file_and_key() {
     let err = Runner::from_config(cfg, options(dir.path())).err().unwrap().to_string();
     assert!(err.starts_with("--cfg-options: `optim_wrapper.optimizer.lrr`: unknown field `lrr`"), "{err}");
 }
+
+#[test]
+fn max_keep_ckpts_keeps_removing_old_checkpoints_after_a_resume() {
+    let _serial = common::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::probe_config(dir.path(), 16, 4, "");
+    cfg.set("train_cfg.max_epochs", serde_json::json!(2)).unwrap();
+    Runner::from_config(cfg, options(dir.path())).unwrap().train().unwrap();
+    let work = dir.path().join("work");
+    let epochs = |w: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(w)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("epoch_"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(epochs(&work), ["epoch_1.safetensors", "epoch_2.safetensors"]);
+    let cfg = common::probe_config(dir.path(), 16, 4, "");
+    let mut resumed = Runner::from_config(cfg, RunOptions { resume: Resume::Auto, ..options(dir.path()) }).unwrap();
+    resumed.train().unwrap();
+    // max_keep_ckpts = 2: the checkpoints of the first run go too.
+    assert_eq!(epochs(&work), ["epoch_3.safetensors", "epoch_4.safetensors"]);
+}
+
+#[test]
+fn the_log_starts_with_the_environment() {
+    let _serial = common::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::probe_config(dir.path(), 8, 4, "");
+    let runner = Runner::from_config(cfg, options(dir.path())).unwrap();
+    let log = std::fs::read_to_string(runner.env.log_dir.join(format!("{}.log", runner.env.timestamp))).unwrap();
+    for line in [
+        "System environment:",
+        "    libtorch: 2.13.0",
+        "    FFmpeg: libavcodec ",
+        "Runtime environment:",
+        "    device: Cpu",
+        "    seed: 3",
+        "    AMP: false",
+        "    Distributed training: false",
+    ] {
+        assert!(log.contains(line), "no {line:?} in the log:\n{log}");
+    }
+}

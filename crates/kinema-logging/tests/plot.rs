@@ -109,3 +109,35 @@ fn plot_rejects_bad_legends_and_sizes() {
     assert!(matches!(plot_curves(&[a], &options, &out), Err(LoggingError::MissingKey { .. })));
     assert!(!out.exists());
 }
+
+#[test]
+fn non_png_outputs_are_refused_before_drawing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = JsonLog::load(&write_log(dir.path(), "a.json", 1.0)).expect("a");
+    let out = dir.path().join("curves.pdf");
+    let err = plot_curves(&[a], &PlotOptions::default(), &out).expect_err("pdf");
+    assert!(err.to_string().contains("curves.pdf: plots are written as PNG; give a .png file"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn legends_name_runs_briefly() {
+    use kinema_logging::plot::run_name;
+    assert_eq!(run_name(Path::new("/data/work_dirs/tsn_r50/20261207_101010/vis_data/scalars.json")), "tsn_r50/20261207_101010");
+    assert_eq!(run_name(Path::new("work_dirs/tsn_r50/20261207_101010/20261207_101010.json")), "tsn_r50/20261207_101010");
+    assert_eq!(run_name(Path::new("/tmp/logs/a.json")), "a");
+}
+
+#[test]
+fn every_tick_of_an_axis_has_one_format() {
+    use kinema_logging::plot::TickFormat;
+    let loss = TickFormat::for_range(0.0, 2.5);
+    assert_eq!(loss, TickFormat::Fixed(1));
+    assert_eq!([0.0, 0.5, 1.0, 2.5].map(|v| loss.label(v)), ["0.0", "0.5", "1.0", "2.5"]);
+    let iters = TickFormat::for_range(0.0, 1200.0);
+    assert_eq!([0.0, 600.0].map(|v| iters.label(v)), ["0", "600"]);
+    let lr = TickFormat::for_range(0.0, 5e-4);
+    assert_eq!([0.0, 5e-5, 4.5e-4].map(|v| lr.label(v)), ["0.00e0", "5.00e-5", "4.50e-4"]);
+    let acc = TickFormat::for_range(0.61, 0.64);
+    assert_eq!([0.61, 0.625].map(|v| acc.label(v)), ["0.610", "0.625"]);
+}

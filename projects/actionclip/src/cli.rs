@@ -9,7 +9,7 @@ use kinema_torch::checkpoint::Checkpoint;
 use serde_json::Value;
 
 use crate::checkpoint::{infer_spec, model_table_of, rename, SourceFormat};
-use crate::config::DEFAULT_NUM_SEGS;
+use crate::config::{DEFAULT_NUM_LAYERS, DEFAULT_NUM_SEGS};
 
 /// The model table of an ActionCLIP or CLIP checkpoint; `None` for other files. A
 /// CLIP-only file (OpenAI's) gets the parameter-free `meanP` adapter: plain CLIP
@@ -25,7 +25,7 @@ fn interpret(ck: &Checkpoint) -> Option<Result<Value, ModelError>> {
     } else {
         None
     };
-    Some(infer_spec(&renamed, Some(DEFAULT_NUM_SEGS), 6, fallback).map(|inferred| {
+    Some(infer_spec(&renamed, Some(DEFAULT_NUM_SEGS), DEFAULT_NUM_LAYERS, fallback).map(|inferred| {
         if !inferred.segs_from_checkpoint {
             log::info!("frames per clip: {} (not recorded in the checkpoint)", inferred.spec.num_segs);
         }

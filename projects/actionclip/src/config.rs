@@ -23,6 +23,10 @@ use crate::prompts::{default_template_source, TokenizedPrompts};
 /// MMAction2's ActionCLIP configs use 8.
 pub const DEFAULT_NUM_SEGS: i64 = 8;
 
+/// Adapter blocks when neither the config (`num_adapter_layers`) nor the checkpoint tells
+/// (MMAction2's default).
+pub const DEFAULT_NUM_LAYERS: i64 = 6;
+
 /// ActionCLIP (MMAction2's `ActionClip`): CLIP frame features, a temporal adapter,
 /// zero-shot scores against `template x label` prompts; contrastive training.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -41,7 +45,7 @@ pub struct ActionClipConfig {
     #[serde(default)]
     pub num_adapter_segs: Option<i64>,
     /// Adapter blocks (read from `pretrained` when it holds an adapter).
-    #[serde(default = "six")]
+    #[serde(default = "default_layers")]
     pub num_adapter_layers: i64,
     /// Accepted for MMAction2 configs; the model always runs in fp32.
     #[serde(default)]
@@ -88,8 +92,8 @@ pub struct ActionClipConfig {
     pub attention: String,
 }
 
-fn six() -> i64 {
-    6
+fn default_layers() -> i64 {
+    DEFAULT_NUM_LAYERS
 }
 fn yes() -> bool {
     true

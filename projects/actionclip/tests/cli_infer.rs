@@ -121,3 +121,29 @@ fn converted_checkpoint_gives_the_same_scores() {
     assert_eq!(run(&ckpt)["scores"], run(&out_file)["scores"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_pth_conversion_carries_the_labels_and_infers_without_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("tiny_labelled.pth");
+    let ckpt = tiny("mmaction_clip_tiny.pth");
+    let tmpl = tiny("template_the_woman_is.txt");
+    let conv = Command::new(tool("convert_checkpoint"))
+        .args([ckpt.to_str().unwrap(), out_file.to_str().unwrap(), "--to", "pth"])
+        .args(["--labels", "singing,dancing,performing", "--template-file", tmpl.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(conv.status.success(), "{}", String::from_utf8_lossy(&conv.stderr));
+    // A torch.save archive in MMEngine's layout.
+    let tree = kinema_torch::checkpoint::load_pytorch(&out_file).unwrap();
+    assert!(tree.get("state_dict").is_some() && tree.get("meta").is_some());
+    let npy = tiny("input.npy");
+    let v = json_of(&infer(&["--checkpoint", out_file.to_str().unwrap(), "--input-npy", npy.to_str().unwrap(), "--json"]));
+    assert_eq!(v["labels"], serde_json::json!(["singing", "dancing", "performing"]));
+    let scores: Vec<f64> = v["scores"].as_array().unwrap().iter().map(|s| s.as_f64().unwrap()).collect();
+    assert!((scores[0] - 0.999_997_258).abs() < 1e-6, "{scores:?}");
+    // The source is never the destination.
+    let same = Command::new(tool("convert_checkpoint")).args([ckpt.to_str().unwrap(), ckpt.to_str().unwrap()]).output().unwrap();
+    assert!(!same.status.success());
+    assert!(String::from_utf8_lossy(&same.stderr).contains("is both the input and the output"));
+}

@@ -181,6 +181,44 @@ fn test_metrics_equal_an_independent_computation_over_the_dumped_scores() {
     close("acc/top5", top5 as f64 / n);
     close("acc/mean1", mean1);
     assert!(top5 > top1, "a meaningful top-5 (7 classes): {top1} vs {top5}");
+    // The run's folder has every prediction and the confusion matrix (JSON and PNG).
+    let run = std::fs::read_dir(&work).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).unwrap();
+    let cm: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("confusion_matrix.json")).unwrap()).unwrap();
+    let counts: Vec<Vec<u64>> = serde_json::from_value(cm["counts"].clone()).unwrap();
+    assert_eq!(counts.len(), 7);
+    assert_eq!(counts.iter().flatten().sum::<u64>() as usize, records.len());
+    let correct: u64 = (0..7).map(|i| counts[i][i]).sum();
+    assert!((correct as f64 / records.len() as f64 - m["acc/top1"].as_f64().unwrap()).abs() < 1e-9);
+    assert_eq!(cm["labels"][0], records.iter().find(|r| r["gt_label"] == 0).unwrap()["gt_class"]);
+    let png = std::fs::read(run.join("confusion_matrix.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    // `--dump x.pkl` writes MMAction2's records as a Python pickle: tensors are
+    // `torch.tensor([...])` calls (pickle.load makes them), the rest plain values.
+    let pkl = dir.path().join("scores.pkl");
+    let out = Command::new(tool("test"))
+        .arg(&config)
+        .args(["--checkpoint", tiny_checkpoint().to_str().unwrap(), "--work-dir", work.to_str().unwrap()])
+        .args(["--device", "cpu", "--dump", pkl.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = kinema_torch::checkpoint::load_pickle(&pkl).unwrap();
+    let kinema_torch::checkpoint::PyValue::List(items) = list else { panic!("a list of records") };
+    let first = items[0].as_dict().unwrap();
+    let kinema_torch::checkpoint::PyValue::Object(score) = first.get("pred_score").unwrap() else { panic!() };
+    assert_eq!((score.module.as_str(), score.name.as_str()), ("torch", "tensor"));
+    assert!(first.get("filename").unwrap().as_str().unwrap().ends_with(".mp4"));
+    // An unwritable dump fails before the test pass, naming the folder.
+    let out = Command::new(tool("test"))
+        .arg(&config)
+        .args(["--checkpoint", tiny_checkpoint().to_str().unwrap(), "--work-dir", work.to_str().unwrap()])
+        .args(["--device", "cpu", "--dump", "/proc/kinema/x.json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot create the folder /proc/kinema"), "{err}");
 }
 
 #[test]
@@ -240,4 +278,14 @@ logger = { type = "LoggerHook", interval = 1 }
     assert_ne!(fp32[0], bf16[0]);
     assert!((fp32[0] - bf16[0]).abs() < 0.05 * fp32[0].abs(), "fp32 {fp32:?} vs bf16 {bf16:?}");
     assert!(bf16.iter().all(|l| l.is_finite()));
+    // `--amp` alone on the CPU takes bfloat16 (float16 would run ~28x slower): the same
+    // steps as asking for bfloat16.
+    assert_eq!(run("amp", &["--amp"]), bf16);
+    let out = train(&config, &dir.path().join("fp16"), false)
+        .args(["--amp", "--cfg-options", "optim_wrapper.dtype=float16"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`optim_wrapper.dtype`: float16 on the CPU runs about 28x slower"), "{err}");
 }

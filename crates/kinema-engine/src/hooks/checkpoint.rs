@@ -110,8 +110,8 @@ impl CheckpointHook {
         if new {
             self.kept.push_back(path.clone());
         }
-        let saved = runner
-            .save_checkpoint(&path, SaveOptions { with_optimizer, update_last: true, format: self.config.save_format });
+        let opts = SaveOptions { with_optimizer, update_last: true, format: self.config.save_format };
+        let saved = runner.save_checkpoint_from(&path, opts, self);
         if let Err(e) = saved {
             if new {
                 self.kept.pop_back();

@@ -200,6 +200,16 @@ pub trait Hook: Send {
     }
 }
 
+/// What stands in a hook's place in the runner while that hook runs: it does nothing
+/// and has no state (the running hook adds its own, see `Runner::save_checkpoint_from`).
+pub struct Running;
+
+impl Hook for Running {
+    fn name(&self) -> &str {
+        "(running)"
+    }
+}
+
 /// The registry kind of hooks (NAME `"hook"`).
 pub struct HookKind;
 

@@ -23,23 +23,13 @@ impl Runner {
     /// `Runner.from_cfg`).
     pub fn from_config(mut cfg: Config, options: RunOptions) -> Result<Runner, EngineError> {
         check_top_level(&cfg)?;
-        if options.amp {
-            let current = cfg.get("optim_wrapper.type").and_then(Value::as_str).unwrap_or("OptimWrapper");
-            if current != "OptimWrapper" && current != "AmpOptimWrapper" {
-                return Err(EngineError::setting(
-                    &cfg,
-                    "optim_wrapper.type",
-                    format!("--amp works with OptimWrapper or AmpOptimWrapper, not {current}"),
-                ));
-            }
-            cfg.set("optim_wrapper.type", Value::String("AmpOptimWrapper".into()))?;
-        }
+        let dist = options.dist.clone();
+        let device = select_device(options.device.as_deref(), dist.local_rank)?;
+        super::amp::apply_amp(&mut cfg, options.amp, device)?;
         let written = cfg.clone();
         apply_default_types(&mut cfg)?;
         let top = typed(&cfg)?;
         let randomness = top.randomness.clone().unwrap_or_default();
-        let dist = options.dist.clone();
-        let device = select_device(options.device.as_deref(), dist.local_rank)?;
         let dist_runtime = crate::dist::DistRuntime::init(&dist, device, &cfg)?;
         let group = dist_runtime.as_ref().map(|d| d.group.as_ref());
         let mut base_seed = options.seed.or(randomness.seed).unwrap_or_else(draw_seed);

@@ -7,6 +7,7 @@
 //! resumes a checkpoint, then runs the train loop; [`Runner::test`] does the same for
 //! the test loop.
 
+mod amp;
 mod build;
 pub mod config;
 mod env;
@@ -181,21 +182,21 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Calls `f` on every hook in priority order; stops at the first error.
+    /// Calls `f` on every hook in priority order; stops at the first error. While a hook
+    /// runs, the others stay in the runner (a checkpoint it saves holds their states, and
+    /// their `before_save_checkpoint` runs); the running one is represented by a stand-in
+    /// that does nothing.
     pub fn call_hooks(
         &mut self,
         mut f: impl FnMut(&mut dyn Hook, &mut Runner) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
-        let mut hooks = std::mem::take(&mut self.hooks);
-        let mut result = Ok(());
-        for entry in hooks.iter_mut() {
-            if let Err(e) = f(entry.hook.as_mut(), self) {
-                result = Err(e);
-                break;
-            }
+        for i in 0..self.hooks.len() {
+            let mut hook = std::mem::replace(&mut self.hooks[i].hook, Box::new(crate::hooks::Running));
+            let result = f(hook.as_mut(), self);
+            self.hooks[i].hook = hook;
+            result?;
         }
-        self.hooks = hooks;
-        result
+        Ok(())
     }
 
     /// The registered hooks' names and priorities, in call order.

@@ -25,6 +25,27 @@ pub struct SaveOptions {
 impl Runner {
     /// Writes a checkpoint of the current state to `path` (atomically).
     pub fn save_checkpoint(&mut self, path: &Path, opts: SaveOptions) -> Result<(), EngineError> {
+        self.save_checkpoint_with(path, opts, None)
+    }
+
+    /// [`Runner::save_checkpoint`] called by a running hook, whose own state (the runner
+    /// cannot reach it while it runs) goes in the checkpoint with the others'.
+    pub fn save_checkpoint_from(
+        &mut self,
+        path: &Path,
+        opts: SaveOptions,
+        caller: &dyn crate::hooks::Hook,
+    ) -> Result<(), EngineError> {
+        let state = caller.state_dict().map(|s| (caller.name().to_string(), s));
+        self.save_checkpoint_with(path, opts, state)
+    }
+
+    fn save_checkpoint_with(
+        &mut self,
+        path: &Path,
+        opts: SaveOptions,
+        caller_state: Option<(String, Value)>,
+    ) -> Result<(), EngineError> {
         // A checkpoint taken after an epoch's last batch resumes at the next epoch's start.
         let (epoch, batch_in_epoch) = match self.progress.batches_per_epoch {
             n if n > 0 && self.progress.batch_in_epoch >= n => (self.progress.epoch + 1, 0),
@@ -61,7 +82,7 @@ impl Runner {
                 meta["param_schedulers"] = Value::Array(parts.schedulers.iter().map(|s| s.state_dict()).collect());
             }
             let mut hooks = serde_json::Map::new();
-            for (name, state) in self.hook_states() {
+            for (name, state) in self.hook_states().into_iter().chain(caller_state) {
                 hooks.insert(name, state);
             }
             meta["hooks"] = Value::Object(hooks);

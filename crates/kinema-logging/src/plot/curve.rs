@@ -62,9 +62,33 @@ pub(crate) fn ensure_font(out: &Path) -> Result<()> {
     }
 }
 
+/// A short name for a log in legends: `<work dir>/<timestamp>` for a run's
+/// `<work dir>/<timestamp>/vis_data/scalars.json` (or `<timestamp>.json`), else the file
+/// stem.
+pub fn run_name(path: &Path) -> String {
+    let name = |p: Option<&Path>| p.and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = path.parent();
+    let run_dir = match name(parent).as_deref() {
+        Some("vis_data") => parent.and_then(Path::parent),
+        Some(dir) if dir == stem => parent,
+        _ => None,
+    };
+    match run_dir {
+        Some(run) => match name(run.parent()) {
+            Some(work) => format!("{work}/{}", name(Some(run)).unwrap_or_default()),
+            None => name(Some(run)).unwrap_or(stem),
+        },
+        None => stem,
+    }
+}
+
 /// Draws `options.keys` of every log into the PNG `out`, one panel per key, one line per log.
 pub fn plot_curves(logs: &[JsonLog], options: &PlotOptions, out: &Path) -> Result<()> {
     let invalid = |name, reason: String| LoggingError::InvalidSetting { name, reason };
+    if !out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+        return Err(invalid("--out", format!("{}: plots are written as PNG; give a .png file", out.display())));
+    }
     if logs.is_empty() || options.keys.is_empty() {
         return Err(invalid("plot", "needs at least one log and one key".to_string()));
     }
@@ -87,7 +111,7 @@ pub fn plot_curves(logs: &[JsonLog], options: &PlotOptions, out: &Path) -> Resul
         Some(l) => l.clone(),
         None => logs
             .iter()
-            .flat_map(|log| options.keys.iter().map(move |k| format!("{}_{k}", log.path().display())))
+            .flat_map(|log| options.keys.iter().map(move |k| format!("{}_{k}", run_name(log.path()))))
             .collect(),
     };
     // panels[j] = the curves of key j, one per log.
@@ -127,11 +151,12 @@ fn draw(panels: &[Vec<(String, Curve)>], options: &PlotOptions, out: &Path) -> R
             XAxis::Epoch => ((x_max - x_min).round() as usize + 1).clamp(2, 12),
             XAxis::Iter => 10,
         };
+        let (x_ticks, y_ticks) = (TickFormat::for_range(x_min, x_max), TickFormat::for_range(y_min, y_max));
         chart
             .configure_mesh()
             .x_labels(x_labels)
-            .x_label_formatter(&|x| tick_label(*x))
-            .y_label_formatter(&|y| tick_label(*y))
+            .x_label_formatter(&|x| x_ticks.label(*x))
+            .y_label_formatter(&|y| y_ticks.label(*y))
             .light_line_style(RGBColor(235, 235, 235))
             .bold_line_style(RGBColor(210, 210, 210))
             .x_desc(first.x_axis.label())
@@ -161,15 +186,37 @@ fn draw(panels: &[Vec<(String, Curve)>], options: &PlotOptions, out: &Path) -> R
     root.present().map_err(|e| err(&e))
 }
 
-/// A tick label without a pointless `.0` (`10`, `0.25`, `1.5e-5`).
-fn tick_label(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1e-3 {
-        let text = format!("{v:.4}");
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        format!("{v:.2e}")
+/// One number format for every tick of an axis (ticks of one axis never mix `1`, `0.5`
+/// and `5e-5`): fixed decimals enough for a tenth of the span, or scientific notation for
+/// tiny values (learning rates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickFormat {
+    /// `{:.N}` with N decimals.
+    Fixed(usize),
+    /// `{:.2e}`.
+    Scientific,
+}
+
+impl TickFormat {
+    /// The format of an axis from `min` to `max`.
+    pub fn for_range(min: f64, max: f64) -> TickFormat {
+        let magnitude = min.abs().max(max.abs());
+        if magnitude > 0.0 && magnitude < 1e-2 {
+            return TickFormat::Scientific;
+        }
+        let step = ((max - min) / 10.0).abs();
+        if !step.is_finite() || step <= 0.0 || step >= 1.0 {
+            return TickFormat::Fixed(0);
+        }
+        TickFormat::Fixed((-step.log10()).ceil().clamp(0.0, 6.0) as usize)
+    }
+
+    /// `v` in this format.
+    pub fn label(self, v: f64) -> String {
+        match self {
+            TickFormat::Fixed(decimals) => format!("{v:.decimals$}"),
+            TickFormat::Scientific => format!("{v:.2e}"),
+        }
     }
 }
 

@@ -6,5 +6,5 @@ mod curve;
 mod json_log;
 
 pub use confusion::ConfusionMatrix;
-pub use curve::{plot_curves, PlotOptions, BACKGROUND};
+pub use curve::{plot_curves, run_name, PlotOptions, TickFormat, BACKGROUND};
 pub use json_log::{Curve, JsonLog, TrainTimeStats, XAxis};

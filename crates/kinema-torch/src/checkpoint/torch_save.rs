@@ -70,6 +70,21 @@ pub fn save_pickle(path: impl AsRef<Path>, value: &PyValue) -> Result<()> {
     super::safetensors_io::write_atomically(path, &bytes)
 }
 
+/// Reads a plain Python pickle file (what `pickle.dump` / `mmengine.dump` write, e.g.
+/// MMAction2's `--dump results.pkl`) with the same safe reader as checkpoints: nothing is
+/// executed; objects of unknown classes (and calls such as `torch.tensor([...])`) come
+/// back as [`PyValue::Object`] with their arguments.
+pub fn load_pickle(path: impl AsRef<Path>) -> Result<PyValue> {
+    let path = path.as_ref();
+    super::detect::check_regular_file(path)?;
+    let bytes = std::fs::read(path).map_err(|e| CheckpointError::io(path, e))?;
+    let mut no_storages = |_: &super::pickle::object::TensorSpec| {
+        Err(super::pickle::PickleError::at(0, "a tensor storage in a plain pickle (only torch.save archives have them)"))
+    };
+    super::pickle::unpickle(&bytes, &mut no_storages)
+        .map_err(|source| CheckpointError::Pickle { path: path.into(), source })
+}
+
 impl PyValue {
     /// A JSON value as Python data: objects become dicts (keys in order), arrays lists,
     /// integers `int`, other numbers `float`.
