@@ -13,6 +13,9 @@ use crate::error::{LoggingError, Result};
 /// so that plots render text on machines without fonts.
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
+/// Curves with at most this many points get a marker on each.
+const MARKED_POINTS: usize = 60;
+
 /// The figure's background colour.
 pub const BACKGROUND: RGBColor = WHITE;
 
@@ -146,12 +149,12 @@ fn draw(panels: &[Vec<(String, Curve)>], options: &PlotOptions, out: &Path) -> R
             .y_label_area_size(70)
             .build_cartesian_2d(x_min..x_max, y_min..y_max)
             .map_err(|e| err(&e))?;
-        // Epoch axes get whole-number ticks only.
+        // Iterations and epochs are whole numbers: whole-number ticks only.
         let x_labels = match first.x_axis {
             XAxis::Epoch => ((x_max - x_min).round() as usize + 1).clamp(2, 12),
-            XAxis::Iter => 10,
+            XAxis::Iter => ((x_max - x_min).round() as usize + 1).clamp(2, 10),
         };
-        let (x_ticks, y_ticks) = (TickFormat::for_range(x_min, x_max), TickFormat::for_range(y_min, y_max));
+        let (x_ticks, y_ticks) = (TickFormat::Fixed(0), TickFormat::for_range(y_min, y_max));
         chart
             .configure_mesh()
             .x_labels(x_labels)
@@ -173,6 +176,14 @@ fn draw(panels: &[Vec<(String, Curve)>], options: &PlotOptions, out: &Path) -> R
                 .map_err(|e| err(&e))?
                 .label(label.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            // Markers on sparse curves (per-epoch metrics), so a curve of one point, such
+            // as the validation of a run resumed for its last epoch, is visible.
+            if curve.points.len() <= MARKED_POINTS {
+                let marks = curve.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite());
+                chart
+                    .draw_series(marks.map(|p| Circle::new(p, 4, color.filled())))
+                    .map_err(|e| err(&e))?;
+            }
         }
         chart
             .configure_series_labels()
