@@ -75,7 +75,8 @@ fn registry_errors_read_as_documented() {
         build_err::<BackboneKind>("[model.backbone]\ntype = \"ResNet\"\ndept = 50\n", "model.backbone"),
         "configs/x.toml: `model.backbone.dept`: unknown field `dept`; expected one of: depth, width (did you mean `depth`?) (in backbone ResNet)"
     );
-    let pipeline = "train_pipeline = [{ type = \"SampleFrames\", clip_len = 1 }, { type = \"SampleFrames\", num_clips = 8 }]\n";
+    let pipeline =
+        "train_pipeline = [{ type = \"SampleFrames\", clip_len = 1 }, { type = \"SampleFrames\", num_clips = 8 }]\n";
     assert_eq!(
         build_err::<TransformKind>(pipeline, "train_pipeline.1"),
         "configs/x.toml: `train_pipeline.1.clip_len`: missing required field `clip_len` (in transform SampleFrames)"

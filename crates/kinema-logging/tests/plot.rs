@@ -123,8 +123,14 @@ fn non_png_outputs_are_refused_before_drawing() {
 #[test]
 fn legends_name_runs_briefly() {
     use kinema_logging::plot::run_name;
-    assert_eq!(run_name(Path::new("/data/work_dirs/tsn_r50/20261207_101010/vis_data/scalars.json")), "tsn_r50/20261207_101010");
-    assert_eq!(run_name(Path::new("work_dirs/tsn_r50/20261207_101010/20261207_101010.json")), "tsn_r50/20261207_101010");
+    assert_eq!(
+        run_name(Path::new("/data/work_dirs/tsn_r50/20261207_101010/vis_data/scalars.json")),
+        "tsn_r50/20261207_101010"
+    );
+    assert_eq!(
+        run_name(Path::new("work_dirs/tsn_r50/20261207_101010/20261207_101010.json")),
+        "tsn_r50/20261207_101010"
+    );
     assert_eq!(run_name(Path::new("/tmp/logs/a.json")), "a");
 }
 

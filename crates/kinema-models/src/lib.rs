@@ -6,18 +6,27 @@
 //!   hyper-parameters read from checkpoint shapes.
 //! * [`layers`]: generic blocks (fp32 LayerNorm, `in_proj` multi-head attention,
 //!   residual attention block, transformer stack) for any model.
+//! * [`backbones`], [`heads`], [`losses`], [`recognizers`]: MMAction2's 2D recognizers
+//!   (`Recognizer2D` with `ResNet` / `ResNetTSM` backbones, `TSNHead` / `TSMHead`,
+//!   `CrossEntropyLoss`), each a registered kind.
+//! * [`weights_source`]: where `pretrained` files are found (local, PyTorch's hub cache).
 //! * [`data_preprocessor`]: MMAction2's `ActionDataPreprocessor` as a registered kind.
 //! * [`weights`]: named tensors, shapes, and (from kinema-torch) strict loading.
 //! * [`resolve`]: the one way from (config, checkpoint) to a model with its weights.
 //! * [`flags`]: command-line flags a model adds to the inference tools.
 
+pub mod backbones;
 pub mod clip;
 pub mod data_preprocessor;
 pub mod flags;
+pub mod heads;
 pub mod layers;
+pub mod losses;
 pub mod recognizer;
+pub mod recognizers;
 pub mod resolve;
 pub mod weights;
+pub mod weights_source;
 
 #[doc(hidden)]
 pub use inventory as __inventory;

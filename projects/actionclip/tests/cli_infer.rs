@@ -138,12 +138,16 @@ fn a_pth_conversion_carries_the_labels_and_infers_without_flags() {
     let tree = kinema_torch::checkpoint::load_pytorch(&out_file).unwrap();
     assert!(tree.get("state_dict").is_some() && tree.get("meta").is_some());
     let npy = tiny("input.npy");
-    let v = json_of(&infer(&["--checkpoint", out_file.to_str().unwrap(), "--input-npy", npy.to_str().unwrap(), "--json"]));
+    let v =
+        json_of(&infer(&["--checkpoint", out_file.to_str().unwrap(), "--input-npy", npy.to_str().unwrap(), "--json"]));
     assert_eq!(v["labels"], serde_json::json!(["singing", "dancing", "performing"]));
     let scores: Vec<f64> = v["scores"].as_array().unwrap().iter().map(|s| s.as_f64().unwrap()).collect();
     assert!((scores[0] - 0.999_997_258).abs() < 1e-6, "{scores:?}");
     // The source is never the destination.
-    let same = Command::new(tool("convert_checkpoint")).args([ckpt.to_str().unwrap(), ckpt.to_str().unwrap()]).output().unwrap();
+    let same = Command::new(tool("convert_checkpoint"))
+        .args([ckpt.to_str().unwrap(), ckpt.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!same.status.success());
     assert!(String::from_utf8_lossy(&same.stderr).contains("is both the input and the output"));
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use kinema_core::registry::BuildSite;
+
 use super::annotations::{read_label_map, Record};
 use super::{Dataset, ErrorPolicy};
 use crate::error::DataError;
@@ -57,6 +59,23 @@ pub fn join_root(root: Option<&str>, path: &str) -> PathBuf {
     match root {
         Some(r) if !r.is_empty() && !Path::new(path).is_absolute() => Path::new(r).join(path),
         _ => PathBuf::from(path),
+    }
+}
+
+/// The label map file of a dataset table: `path` under `data_root` (or as written) when
+/// that exists, else beside the config file that set `label_map`, as the inference tools
+/// look it up.
+pub fn label_map_path(root: Option<&str>, path: &str, site: &BuildSite<'_>) -> PathBuf {
+    let joined = join_root(root, path);
+    if joined.exists() || Path::new(path).is_absolute() {
+        return joined;
+    }
+    match site.source_of(site.key("label_map").path()) {
+        kinema_core::config::Source::File(file) => match file.parent().map(|d| d.join(path)) {
+            Some(beside) if beside.exists() => beside,
+            _ => joined,
+        },
+        _ => joined,
     }
 }
 

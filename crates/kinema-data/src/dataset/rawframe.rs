@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::action::{join_root, ActionDataset, CommonConfig, DataPrefix};
+use super::action::{join_root, label_map_path, ActionDataset, CommonConfig, DataPrefix};
 use super::annotations::parse_rawframe_list;
 use super::{Dataset, DatasetKind, ErrorPolicy, OnError};
 use crate::sample::Modality;
@@ -98,7 +98,7 @@ impl Component<DatasetKind> for RawframeDataset {
             start_index: c.start_index,
             modality: c.modality,
             filename_tmpl: Some(c.filename_tmpl.clone()),
-            label_map: c.label_map.as_deref().map(|p| join_root(root, p)),
+            label_map: c.label_map.as_deref().map(|p| label_map_path(root, p, site)),
             policy: ErrorPolicy { on_error: c.on_error, max_refetch: c.max_refetch },
         };
         let pipeline = Pipeline::build(

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::action::{join_root, ActionDataset, CommonConfig, DataPrefix};
+use super::action::{join_root, label_map_path, ActionDataset, CommonConfig, DataPrefix};
 use super::annotations::parse_video_list;
 use super::{Dataset, DatasetKind, ErrorPolicy, OnError};
 use crate::sample::Modality;
@@ -84,7 +84,7 @@ impl Component<DatasetKind> for VideoDataset {
             start_index: c.start_index,
             modality: c.modality,
             filename_tmpl: None,
-            label_map: c.label_map.as_deref().map(|p| join_root(root, p)),
+            label_map: c.label_map.as_deref().map(|p| label_map_path(root, p, site)),
             policy: ErrorPolicy { on_error: c.on_error, max_refetch: c.max_refetch },
         };
         let pipeline = Pipeline::build(

@@ -180,9 +180,7 @@ fn draw(panels: &[Vec<(String, Curve)>], options: &PlotOptions, out: &Path) -> R
             // as the validation of a run resumed for its last epoch, is visible.
             if curve.points.len() <= MARKED_POINTS {
                 let marks = curve.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite());
-                chart
-                    .draw_series(marks.map(|p| Circle::new(p, 4, color.filled())))
-                    .map_err(|e| err(&e))?;
+                chart.draw_series(marks.map(|p| Circle::new(p, 4, color.filled()))).map_err(|e| err(&e))?;
             }
         }
         chart

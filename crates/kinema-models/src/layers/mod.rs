@@ -1,5 +1,5 @@
-//! Generic transformer building blocks with PyTorch's parameter names, reusable by any
-//! model: fp32 [`LayerNorm`](layer_norm::LayerNorm), [`MultiheadAttention`](attention::MultiheadAttention)
+//! Generic building blocks with PyTorch's parameter names, reusable by any model: MMCV's
+//! [`ConvModule`] with a PyTorch [`BatchNorm2d`] for ResNets, and for transformers: fp32 [`LayerNorm`](layer_norm::LayerNorm), [`MultiheadAttention`](attention::MultiheadAttention)
 //! (`in_proj_weight` naming), the pre-norm [`ResidualAttentionBlock`](residual_block::ResidualAttentionBlock)
 //! with a QuickGELU MLP, and a [`Transformer`](transformer::Transformer) stack of them.
 //!
@@ -7,6 +7,7 @@
 //! PyTorch module it mirrors, so `state_dict` keys load without renaming.
 
 pub mod attention;
+pub mod conv_module;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
@@ -14,6 +15,7 @@ pub mod residual_block;
 pub mod transformer;
 
 pub use attention::{AttentionImpl, MultiheadAttention};
+pub use conv_module::{BatchNorm2d, ConvGeometry, ConvModule};
 pub use layer_norm::{LayerNorm, LayerNormStyle};
 pub use linear::Linear;
 pub use residual_block::{QuickGeluMlp, ResidualAttentionBlock};

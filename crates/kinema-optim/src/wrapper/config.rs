@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::constructor::{ConstructorKind, GroupConstructor, DEFAULT_CONSTRUCTOR};
 use super::{OptimContext, OptimWrapper};
 use crate::error::OptimError;
 use crate::optimizer::OptimizerKind;
@@ -152,9 +153,13 @@ fn one() -> u64 {
 pub struct OptimWrapperConfig {
     /// The optimizer table: `type` (`AdamW`, `Adam`, `SGD`) and its hyper-parameters.
     pub optimizer: ComponentSpec<OptimizerKind>,
-    /// Per-parameter learning rates and weight decays.
+    /// How parameters are split into groups: a registered `optim_wrapper_constructor`
+    /// (default `DefaultOptimWrapperConstructor`).
     #[serde(default)]
-    pub paramwise_cfg: Option<ParamwiseCfg>,
+    pub constructor: Option<String>,
+    /// The constructor's settings (the default constructor's: [`ParamwiseCfg`]).
+    #[serde(default)]
+    pub paramwise_cfg: Option<Value>,
     /// Gradient clipping before each step.
     #[serde(default)]
     pub clip_grad: Option<ClipGradCfg>,
@@ -171,9 +176,13 @@ pub struct OptimWrapperConfig {
 pub struct AmpOptimWrapperConfig {
     /// The optimizer table: `type` (`AdamW`, `Adam`, `SGD`) and its hyper-parameters.
     pub optimizer: ComponentSpec<OptimizerKind>,
-    /// Per-parameter learning rates and weight decays.
+    /// How parameters are split into groups: a registered `optim_wrapper_constructor`
+    /// (default `DefaultOptimWrapperConstructor`).
     #[serde(default)]
-    pub paramwise_cfg: Option<ParamwiseCfg>,
+    pub constructor: Option<String>,
+    /// The constructor's settings (the default constructor's: [`ParamwiseCfg`]).
+    #[serde(default)]
+    pub paramwise_cfg: Option<Value>,
     /// Gradient clipping before each step (on unscaled gradients).
     #[serde(default)]
     pub clip_grad: Option<ClipGradCfg>,
@@ -269,7 +278,7 @@ impl Component<OptimWrapperKind> for PlainWrapper {
         let parts = super::Parts {
             optimizer: optimizer.component,
             optimizer_cfg: &c.optimizer.value,
-            paramwise: c.paramwise_cfg.as_ref(),
+            constructor: build_constructor(c.constructor.as_deref(), c.paramwise_cfg.as_ref(), site)?,
             clip: c.clip_grad.as_ref(),
             accumulative_counts: c.accumulative_counts,
             amp: None,
@@ -300,13 +309,28 @@ impl Component<OptimWrapperKind> for AmpWrapper {
         let parts = super::Parts {
             optimizer: optimizer.component,
             optimizer_cfg: &c.optimizer.value,
-            paramwise: c.paramwise_cfg.as_ref(),
+            constructor: build_constructor(c.constructor.as_deref(), c.paramwise_cfg.as_ref(), site)?,
             clip: c.clip_grad.as_ref(),
             accumulative_counts: c.accumulative_counts,
             amp: Some((c.dtype.unwrap_or(AmpDtype::Float16), scaler.0, scaler.1)),
         };
         Ok(Box::new(OptimWrapper::from_parts(parts, ctx)?))
     }
+}
+
+/// Builds the constructor named `name` (default: MMEngine's) with `paramwise_cfg`, at the
+/// `optim_wrapper` key.
+fn build_constructor(
+    name: Option<&str>,
+    paramwise_cfg: Option<&Value>,
+    site: &BuildSite<'_>,
+) -> Result<Box<dyn GroupConstructor>, BuildError> {
+    let mut table = serde_json::Map::new();
+    table.insert("type".into(), Value::String(name.unwrap_or(DEFAULT_CONSTRUCTOR).into()));
+    if let Some(p) = paramwise_cfg {
+        table.insert("paramwise_cfg".into(), p.clone());
+    }
+    Ok(registry::build::<ConstructorKind>(&Value::Object(table), site, &())?.into_inner())
 }
 
 register!(OptimWrapperKind, "OptimWrapper", PlainWrapper);

@@ -3,9 +3,11 @@
 
 mod clip;
 mod config;
+pub mod constructor;
 mod paramwise;
 mod scaler;
 mod state;
+mod tsm_constructor;
 
 use std::collections::HashMap;
 
@@ -17,8 +19,10 @@ pub use config::{
     build_optim_wrapper, AmpDtype, AmpOptimWrapperConfig, AmpWrapper, ClipGradCfg, ClipType, CustomKeyOptions,
     GradScalerCfg, LossScale, NormType, OptimWrapperConfig, OptimWrapperKind, ParamwiseCfg, PlainWrapper,
 };
+pub use constructor::{ConstructorKind, DefaultConstructor, GroupConstructor};
 pub use scaler::GradScaler;
 pub use state::OptimState;
+pub use tsm_constructor::{TsmConstructor, TsmConstructorConfig, TsmParamwiseCfg};
 
 use crate::error::{OptimError, Result};
 use crate::group::{Param, ParamGroup};
@@ -60,7 +64,7 @@ pub struct OptimContext {
 pub(crate) struct Parts<'a> {
     pub optimizer: Box<dyn Optimizer>,
     pub optimizer_cfg: &'a Value,
-    pub paramwise: Option<&'a ParamwiseCfg>,
+    pub constructor: Box<dyn constructor::GroupConstructor>,
     pub clip: Option<&'a ClipGradCfg>,
     pub accumulative_counts: u64,
     /// AMP: the autocast dtype, the scaler arguments and whether the scale is fixed.
@@ -101,8 +105,7 @@ impl OptimWrapper {
             return Err(OptimError::config("accumulative_counts", "must be at least 1"));
         }
         let clip = parts.clip.map(ClipGrad::from_cfg).transpose()?;
-        let mut groups =
-            paramwise::build_groups(parts.optimizer.defaults(), parts.optimizer_cfg, parts.paramwise, &ctx.params)?;
+        let mut groups = parts.constructor.groups(parts.optimizer.defaults(), parts.optimizer_cfg, &ctx.params)?;
         if groups.iter().all(|g| g.params().is_empty()) {
             return Err(OptimError::config(
                 "optimizer",

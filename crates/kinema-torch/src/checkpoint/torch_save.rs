@@ -79,7 +79,10 @@ pub fn load_pickle(path: impl AsRef<Path>) -> Result<PyValue> {
     super::detect::check_regular_file(path)?;
     let bytes = std::fs::read(path).map_err(|e| CheckpointError::io(path, e))?;
     let mut no_storages = |_: &super::pickle::object::TensorSpec| {
-        Err(super::pickle::PickleError::at(0, "a tensor storage in a plain pickle (only torch.save archives have them)"))
+        Err(super::pickle::PickleError::at(
+            0,
+            "a tensor storage in a plain pickle (only torch.save archives have them)",
+        ))
     };
     super::pickle::unpickle(&bytes, &mut no_storages)
         .map_err(|source| CheckpointError::Pickle { path: path.into(), source })

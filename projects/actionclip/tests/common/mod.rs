@@ -22,12 +22,12 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The K400 label map shipped with the project.
+/// The K400 label map of the shared dataset configs.
 pub fn k400_labels() -> Vec<String> {
     // Read at run time: clones share one target dir, so a compiled-in path may be another clone's.
     let path =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
-            .join("configs/label_map_k400.txt");
+            .join("../../configs/_base_/datasets/label_map_k400.txt");
     std::fs::read_to_string(path).unwrap().lines().map(String::from).collect()
 }
 

@@ -1,0 +1,113 @@
+//! TSN and TSM through the stock tools with MMAction2's configs, against the outputs of
+//! MMAction2 1.2.0 itself (`tests/reference/make_tsn_tsm_reference.py`): `tools/test`
+//! on the TSN config (25 clips x TenCrop = 250 views) and the TSM config (8 clips x
+//! TenCrop = 80 frames) of a real H.264 video gives the reference's 400 class scores
+//! within 1e-5, from an MMAction2-layout `.pth`; `tools/infer --config` prints them with
+//! the config's label map.
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+#[path = "../../tests/support/formula_weights.rs"]
+mod formula_weights;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kinema_torch::checkpoint::{save_pytorch, PyValue};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn reference() -> Value {
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/recognition/tsn_tsm_reference.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Writes the reference model `name` (formula weights, calibrated BN statistics) as an
+/// MMAction2 checkpoint: `{'meta': {...}, 'state_dict': OrderedDict(...)}`.
+fn write_mmaction_checkpoint(reference: &Value, name: &str, path: &Path) {
+    let model = &reference["models"][name];
+    let entries: Vec<(String, Vec<i64>)> = model["state_dict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let shape = e["shape"].as_array().unwrap().iter().map(|d| d.as_i64().unwrap()).collect();
+            (e["name"].as_str().unwrap().to_string(), shape)
+        })
+        .collect();
+    let stats_file = model["bn_stats_file"].as_str().unwrap();
+    let stats = formula_weights::bn_stats(&repo().join("tests/fixtures/recognition").join(stats_file));
+    let tensors = formula_weights::formula_state_dict(&entries, Some(&stats));
+    let state_dict = PyValue::dict(tensors.into_iter().map(|(k, t)| (k, PyValue::Tensor(t))).collect(), true);
+    let meta = PyValue::dict(vec![("mmaction_version".into(), PyValue::Str("1.2.0".into()))], false);
+    save_pytorch(path, &PyValue::dict(vec![("meta".into(), meta), ("state_dict".into(), state_dict)], false)).unwrap();
+}
+
+fn config(rel: &str) -> String {
+    repo().join(rel).display().to_string()
+}
+
+/// Runs `tools/test` on the fixture video with the reference weights; the dumped record.
+fn test_one_video(dir: &Path, model: &str, config_rel: &str) -> Value {
+    let reference = reference();
+    let ckpt = dir.join(format!("{model}.pth"));
+    write_mmaction_checkpoint(&reference, model, &ckpt);
+    std::fs::write(dir.join("val.txt"), "carphone_pristine.mp4 91\n").unwrap();
+    let dump = dir.join("results.json");
+    let videos = repo().join("tests/fixtures/video");
+    let options = [
+        format!("ann_file_val={}", dir.join("val.txt").display()),
+        format!("data_root_val={}", videos.display()),
+        "test_dataloader.num_workers=1".to_string(),
+    ];
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_test"));
+    cmd.arg(config(config_rel)).args(["--checkpoint", ckpt.to_str().unwrap()]);
+    cmd.args(["--work-dir", dir.join("work").to_str().unwrap(), "--dump", dump.to_str().unwrap()]);
+    cmd.arg("--cfg-options").args(&options);
+    ok(cmd.output().unwrap());
+    let records: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&dump).unwrap()).unwrap();
+    assert_eq!(records.len(), 1);
+    records[0].clone()
+}
+
+fn assert_scores(got: &Value, want: &Value, what: &str) {
+    let got: Vec<f64> = got.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let want: Vec<f64> = want.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(got.len(), 400, "{what}");
+    let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max);
+    eprintln!("{what}: max |difference| to MMAction2 {worst:e}");
+    assert!(worst <= 1e-5, "{what}: max |difference| {worst:e}");
+}
+
+#[test]
+fn tsn_test_on_250_views_matches_mmaction2() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = test_one_video(
+        dir.path(),
+        "tsn_r50",
+        "configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.toml",
+    );
+    let want = &reference()["cases"]["tsn_test"];
+    assert_scores(&record["pred_score"], &want["pred_score"], "TSN 25x10 pred_score");
+    assert_eq!(record["pred_label"], want["pred_label"]);
+}
+
+#[test]
+fn tsm_test_on_80_frames_matches_mmaction2() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = test_one_video(
+        dir.path(),
+        "tsm_r50",
+        "configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.toml",
+    );
+    let want = &reference()["cases"]["tsm_test"];
+    assert_scores(&record["pred_score"], &want["pred_score"], "TSM 8x10 pred_score");
+    assert_eq!(record["pred_label"], want["pred_label"]);
+}
