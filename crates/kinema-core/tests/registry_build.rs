@@ -70,6 +70,15 @@ fn builds_by_type_and_fills_defaults() {
     assert_eq!(alias.type_name, "Block");
 }
 
+#[test]
+fn mmengine_scoped_type_names_build() {
+    let site = BuildSite::detached(Default::default());
+    let built = build::<ShapeKind>(&serde_json::json!({"type": "mmaction.Square", "side": 2.0}), &site, &1.0).unwrap();
+    assert_eq!((built.type_name, built.component.area()), ("Square", 4.0));
+    let unknown = build::<ShapeKind>(&serde_json::json!({"type": "mmaction.Circle", "side": 2.0}), &site, &1.0);
+    assert!(unknown.is_err_and(|e| e.to_string().contains("unknown shape \"mmaction.Circle\"")));
+}
+
 fn err(text: &str) -> String {
     let c = cfg(text);
     match build_at::<ShapeKind>(&c, "model.head", &1.0) {

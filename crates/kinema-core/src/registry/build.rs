@@ -153,7 +153,13 @@ pub(crate) fn find_registration(
     let Some(Value::String(name)) = table.get("type") else {
         return Err(BuildError::MissingType { source_of: site.source_of(&path.key("type")), path, kind, known });
     };
-    let matches: Vec<_> = registered.iter().filter(|r| r.name == name).collect();
+    // MMEngine's scoped names (`mmaction.TSMOptimWrapperConstructor`): Kinema has one
+    // registry per kind, so the scope only picks among equal names (none here).
+    let bare = match name.rsplit_once('.') {
+        Some((scope, bare)) if !registered.iter().any(|r| r.name == name) && is_identifier(scope) => bare,
+        _ => name.as_str(),
+    };
+    let matches: Vec<_> = registered.iter().filter(|r| r.name == bare).collect();
     let Some(first) = matches.first() else {
         return Err(BuildError::UnknownType {
             source_of: site.source_of(&path.key("type")),
@@ -175,6 +181,13 @@ pub(crate) fn find_registration(
     rest.shift_remove("type");
     rest.shift_remove("_scope_");
     Ok((first, Value::Object(rest)))
+}
+
+/// A registry scope name such as `mmaction` or `mmengine`.
+fn is_identifier(scope: &str) -> bool {
+    let mut chars = scope.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Builds the component of kind `K` described by the table `value` (its `type` picks

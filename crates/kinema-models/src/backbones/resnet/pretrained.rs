@@ -83,7 +83,19 @@ pub(super) fn load(net: &ResNet, spec: &str, vs: &nn::VarStore, prefix: &str) ->
         &path.display().to_string(),
     )
     .map_err(|e| match e {
-        kinema_torch::checkpoint::CheckpointError::Mismatch(report) => ModelError::Weights(report),
+        kinema_torch::checkpoint::CheckpointError::Mismatch(mut report) => {
+            if torchvision {
+                // Say which torchvision key each model key was looked up under.
+                let with_file_name = |name: &mut String| {
+                    if let Some(f) = name.strip_prefix(&format!("{prefix}.")).and_then(torchvision_name) {
+                        *name = format!("{name} (torchvision `{f}`)");
+                    }
+                };
+                report.missing.iter_mut().for_each(|(n, _)| with_file_name(n));
+                report.mismatched.iter_mut().for_each(|m| with_file_name(&mut m.name));
+            }
+            ModelError::Weights(report)
+        }
         other => ModelError::Checkpoint(other),
     })?;
     log::info!(
