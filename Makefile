@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: setup build test lint fmt demo bench
+.PHONY: setup build test lint fmt demo demo-motion bench
 
 setup:
 	@tools/setup.sh
@@ -26,6 +26,10 @@ fmt:
 demo: setup
 	$(CARGO) build --release -p kinema-tools
 	projects/actionclip/tools/demo.sh
+
+demo-motion: setup
+	$(CARGO) build --release -p kinema-tools
+	tools/demo_motion.sh
 
 bench: setup
 	$(CARGO) build --release -p kinema-tools

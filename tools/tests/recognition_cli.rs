@@ -111,3 +111,29 @@ fn tsm_test_on_80_frames_matches_mmaction2() {
     assert_scores(&record["pred_score"], &want["pred_score"], "TSM 8x10 pred_score");
     assert_eq!(record["pred_label"], want["pred_label"]);
 }
+
+#[test]
+fn infer_with_the_tsm_config_prints_400_scores_with_the_label_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = reference();
+    let ckpt = dir.path().join("tsm_r50.pth");
+    write_mmaction_checkpoint(&reference, "tsm_r50", &ckpt);
+    let video = repo().join("tests/fixtures/video/carphone_pristine.mp4");
+    let out = Command::new(env!("CARGO_BIN_EXE_infer"))
+        .arg(video)
+        .args([
+            "--config",
+            &config("configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.toml"),
+        ])
+        .args(["--checkpoint", ckpt.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&ok(out)).unwrap();
+    let labels = v["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 400);
+    assert_eq!((labels[0].as_str().unwrap(), labels[399].as_str().unwrap()), ("abseiling", "zumba"));
+    // The config's test pipeline (8 clips x TenCrop) gives the reference's scores.
+    assert_scores(&v["scores"], &reference["cases"]["tsm_test"]["pred_score"], "infer TSM");
+    let best = reference["cases"]["tsm_test"]["pred_label"].as_u64().unwrap() as usize;
+    assert_eq!(v["top_k"][0]["label"], labels[best]);
+}

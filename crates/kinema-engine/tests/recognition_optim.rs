@@ -205,3 +205,38 @@ fn tsn_and_tsm_lr_tables_equal_mmengine() {
         }
     }
 }
+
+/// `SyncBuffersHook`'s averaging between two ranks (threads on an in-process store):
+/// running statistics become the mean; int64 counters follow MMEngine (sum, true
+/// division, truncated when copied back).
+#[test]
+fn batch_norm_buffers_average_across_ranks_as_mmengine() {
+    use kinema_torch::dist::{DistBackend, ProcessGroup, ProcessGroupOptions};
+    let run = |rank: usize| {
+        let opts = ProcessGroupOptions {
+            backend: DistBackend::Gloo,
+            master_addr: "127.0.0.1".into(),
+            master_port: 41017,
+            rank,
+            world_size: 2,
+            timeout: std::time::Duration::from_secs(20),
+        };
+        let pg = ProcessGroup::new_in_process(&opts).unwrap();
+        let mean = Tensor::from_slice(&[1.0f32 + rank as f32, 10.0 * rank as f32]);
+        let var = Tensor::from_slice(&[4.0f32, 2.0 + 2.0 * rank as f32]);
+        let count = Tensor::from(100i64 + rank as i64);
+        kinema_engine::dist::all_reduce_buffers(
+            &pg,
+            &[mean.shallow_clone(), count.shallow_clone(), var.shallow_clone()],
+        )
+        .unwrap();
+        (Vec::<f32>::try_from(&mean).unwrap(), Vec::<f32>::try_from(&var).unwrap(), count.int64_value(&[]))
+    };
+    let handles: Vec<_> = (0..2).map(|r| std::thread::spawn(move || run(r))).collect();
+    for h in handles {
+        let (mean, var, count) = h.join().unwrap();
+        assert_eq!(mean, [1.5, 5.0]);
+        assert_eq!(var, [4.0, 3.0]);
+        assert_eq!(count, 100, "(100 + 101) / 2 = 100.5, truncated");
+    }
+}

@@ -8,6 +8,6 @@ mod runtime;
 pub use hostlist::{expand_hostlist, HostlistError};
 pub use launch_env::LaunchEnv;
 pub use runtime::{
-    broadcast_json, broadcast_parameters, broadcast_u64, gather_results, gradient_sync, DistRuntime, GatherLayer,
-    BUCKET_BYTES, DEFAULT_NCCL_TIMEOUT_SECS, DEFAULT_TIMEOUT_SECS,
+    all_reduce_buffers, broadcast_json, broadcast_parameters, broadcast_u64, gather_results, gradient_sync,
+    DistRuntime, GatherLayer, BUCKET_BYTES, DEFAULT_NCCL_TIMEOUT_SECS, DEFAULT_TIMEOUT_SECS,
 };

@@ -100,6 +100,23 @@ pub fn gradient_sync(group: Arc<ProcessGroup>) -> kinema_optim::GradSync {
     Box::new(move |grads: &[Tensor]| all_reduce_mean_bucketed(&group, grads, BUCKET_BYTES).map_err(|e| e.to_string()))
 }
 
+/// Averages `buffers` across the ranks of `group`: floating-point ones in one bucket per
+/// dtype, integer ones (counters) as MMEngine does (sum, true division, truncated back).
+pub fn all_reduce_buffers(group: &ProcessGroup, buffers: &[Tensor]) -> Result<(), EngineError> {
+    let err = |e: kinema_torch::dist::DistError| EngineError::dist("buffers", e);
+    let (floats, ints): (Vec<Tensor>, Vec<Tensor>) =
+        buffers.iter().map(Tensor::shallow_clone).partition(|t| t.is_floating_point());
+    tch::no_grad(|| {
+        all_reduce_mean_bucketed(group, &floats, usize::MAX).map_err(err)?;
+        let as_float: Vec<Tensor> = ints.iter().map(|t| t.to_kind(Kind::Double)).collect();
+        all_reduce_mean_bucketed(group, &as_float, usize::MAX).map_err(err)?;
+        for (t, f) in ints.iter().zip(&as_float) {
+            t.shallow_clone().f_copy_(f).map_err(EngineError::Torch)?;
+        }
+        Ok(())
+    })
+}
+
 /// Every rank's evaluation results, in rank order (the evaluator then sorts by dataset
 /// index and drops the sampler's padding duplicates).
 pub fn gather_results(group: &ProcessGroup, mine: &[SampleResult]) -> Result<Vec<SampleResult>, EngineError> {

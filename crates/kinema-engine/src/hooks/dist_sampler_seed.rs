@@ -1,6 +1,6 @@
-//! `DistSamplerSeedHook` and `SyncBuffersHook`, registered so MMAction2 configs port
-//! unchanged. Kinema's loader takes the epoch explicitly (every epoch reshuffles with
-//! seed + epoch), and its models keep no running statistics, so both have nothing to do.
+//! `DistSamplerSeedHook`, registered so MMAction2 configs port unchanged: Kinema's
+//! loader takes the epoch explicitly (every epoch reshuffles with seed + epoch), so it
+//! has nothing to do.
 
 use kinema_core::registry::{BoxError, BuildSite};
 use kinema_core::{register, Component};
@@ -13,7 +13,7 @@ use super::{Hook, HookKind};
 #[serde(deny_unknown_fields)]
 pub struct CompatHookConfig {}
 
-/// The no-op hook behind `DistSamplerSeedHook` and `SyncBuffersHook`.
+/// The no-op hook behind `DistSamplerSeedHook`.
 pub struct CompatHook;
 
 impl Component<HookKind> for CompatHook {
@@ -23,7 +23,6 @@ impl Component<HookKind> for CompatHook {
     }
 }
 register!(HookKind, "DistSamplerSeedHook", CompatHook);
-register!(HookKind, "SyncBuffersHook", CompatHook);
 
 impl Hook for CompatHook {
     fn name(&self) -> &str {

@@ -10,6 +10,7 @@ mod iter_timer;
 mod logger;
 mod param_scheduler;
 mod runtime_info;
+mod sync_buffers;
 
 pub use checkpoint::CheckpointHook;
 pub use early_stopping::EarlyStoppingHook;
