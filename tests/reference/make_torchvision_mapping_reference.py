@@ -14,11 +14,9 @@ in float64, cast to float32), ``num_batches_tracked`` = 7. The model is built wi
 ``torch.manual_seed(0)``; entries the file does not fill keep their initialisation, so
 only loaded entries (and the untouched ``num_batches_tracked`` of TSM) are compared.
 
-Run from the repository root with an export of MMAction2 v1.2.0 (see
-make_tsn_tsm_reference.py):
+Run from the repository root with MMAction2 1.2.0 importable (see mmaction_import.py):
 
-    MMACTION2_SRC=/tmp/mmaction2-src \\
-        /root/.cache/kinema/reference-venv/bin/python tests/reference/make_torchvision_mapping_reference.py
+    /root/.cache/kinema/reference-venv/bin/python tests/reference/make_torchvision_mapping_reference.py
 """
 
 import json

@@ -41,26 +41,15 @@ b = 0..3 of shape [8, 3, 112, 112] with values 2 * x_j(k = 1000 + b); then momen
 num_batches_tracked 100); for the R18 cases 4-6 by formula: running_mean 0.1*x_j,
 running_var 1 + 0.5*x_j.
 
-How to run (from the repository root /work/main):
+How to run (from the repository root), with MMAction2 1.2.0 from PyPI
+(``pip install --no-deps mmaction2==1.2.0``) or an export of its v1.2.0 tree in
+``MMACTION2_SRC`` (see tests/reference/mmaction_import.py, which also explains how the
+modules are imported without MMAction2's optional dependencies):
 
-    mkdir -p /tmp/mmaction2-src
-    git -C /work/.mirror/open-mmlab+mmaction2/repo archive HEAD | tar -x -C /tmp/mmaction2-src
-    MMACTION2_SRC=/tmp/mmaction2-src \\
-        /root/.cache/kinema/reference-venv/bin/python tests/reference/make_tsn_tsm_reference.py
+    /root/.cache/kinema/reference-venv/bin/python tests/reference/make_tsn_tsm_reference.py
 
-``MMACTION2_SRC`` (default ``/tmp/mmaction2-src``) must hold an export of MMAction2 v1.2.0
-(commit 4d6c93474730cad2f25e51109adcf96824efc7a3); it is put first on ``sys.path``. No
-MMAction2 code is copied into this repository.
-
-Import workaround (nothing of MMAction2 is stubbed or changed): the package ``__init__`` files
-of ``mmaction.models`` (imports every backbone; swin.py needs ``einops``) and
-``mmaction.datasets`` (needs ``scipy``) fail in the reference venv, so the script registers
-*empty package modules* with the right ``__path__`` for ``mmaction.models`` and its
-sub-packages ``backbones``, ``heads``, ``recognizers``, ``data_preprocessors``, ``losses``, and
-for ``mmaction.datasets`` / ``mmaction.datasets.transforms``, then imports the real modules
-it needs (resnet, resnet_tsm, base/tsn_head/tsm_head, recognizer2d, data_preprocessor,
-cross_entropy_loss, loading/processing/formatting). They register themselves in MMAction2's
-registries as usual; models are built with ``mmaction.registry.MODELS.build``.
+No MMAction2 code is copied into this repository; models are built with
+``mmaction.registry.MODELS.build``.
 
 Environment: the reference venv (python 3.11, torch 2.13 CPU, torchvision 0.28, mmengine
 0.10.7, mmcv-lite 2.1.0, decord 0.6.0, numpy 2.4, safetensors); all versions are recorded in
@@ -69,21 +58,15 @@ mode or ratio 0); torch.manual_seed(0) is set anyway.
 """
 
 import copy
-import importlib
 import json
 import math
 import os
 import sys
-import types
 
 import numpy as np
 import torch
 
-MMACTION2_SRC = os.environ.get("MMACTION2_SRC", "/tmp/mmaction2-src")
-if not os.path.isdir(os.path.join(MMACTION2_SRC, "mmaction")):
-    sys.exit(f"MMACTION2_SRC={MMACTION2_SRC} has no mmaction/ (see the docstring for how to make it)")
-sys.path.insert(0, MMACTION2_SRC)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for make_lr_table
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # make_lr_table, mmaction_import
 
 OUT_DIR = os.path.join("tests", "fixtures", "recognition")
 OUT_JSON = os.path.join(OUT_DIR, "tsn_tsm_reference.json")
@@ -95,39 +78,7 @@ MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
 
 
-# ----------------------------------------------------------------------------------------
-# MMAction2 imports (bypassing the failing package __init__ files, see the docstring)
-# ----------------------------------------------------------------------------------------
-def _bare_package(name):
-    import mmaction
-    path = os.path.join(os.path.dirname(mmaction.__file__), *name.split(".")[1:])
-    mod = types.ModuleType(name)
-    mod.__path__ = [path]
-    mod.__package__ = name
-    sys.modules[name] = mod
-    parent, _, child = name.rpartition(".")
-    setattr(sys.modules[parent], child, mod)
-
-
-def import_mmaction():
-    import mmaction  # noqa: F401  (its own __init__ works: version checks only)
-    for pkg in ["mmaction.models", "mmaction.models.backbones", "mmaction.models.heads",
-                "mmaction.models.recognizers", "mmaction.models.data_preprocessors",
-                "mmaction.models.losses", "mmaction.datasets", "mmaction.datasets.transforms"]:
-        _bare_package(pkg)
-    mods = {}
-    for m in ["mmaction.models.backbones.resnet", "mmaction.models.backbones.resnet_tsm",
-              "mmaction.models.heads.base", "mmaction.models.heads.tsn_head",
-              "mmaction.models.heads.tsm_head", "mmaction.models.recognizers.base",
-              "mmaction.models.recognizers.recognizer2d",
-              "mmaction.models.data_preprocessors.data_preprocessor",
-              "mmaction.models.losses.base", "mmaction.models.losses.cross_entropy_loss",
-              "mmaction.datasets.transforms.loading", "mmaction.datasets.transforms.processing",
-              "mmaction.datasets.transforms.formatting",
-              "mmaction.engine.optimizers.tsm_optim_wrapper_constructor"]:
-        mods[m.rsplit(".", 1)[1]] = importlib.import_module(m)
-    return mods
-
+from mmaction_import import import_mmaction  # noqa: E402  (tests/reference/mmaction_import.py)
 
 MM = import_mmaction()
 import mmaction  # noqa: E402

@@ -37,5 +37,6 @@ pub use group::{GroupOverrides, Hyper, Param, ParamGroup, ScheduledParam};
 pub use optimizer::{Optimizer, OptimizerKind};
 pub use scheduler::{build_schedulers, ParamScheduler, ParamSchedulerKind, ParamSchedulers, SchedulerContext};
 pub use wrapper::{
-    build_optim_wrapper, GradSync, LrLog, OptimContext, OptimState, OptimWrapper, OptimWrapperKind, UpdateInfo,
+    build_optim_wrapper, ConstructorKind, GradSync, GroupConstructor, LrLog, OptimContext, OptimState, OptimWrapper,
+    OptimWrapperKind, UpdateInfo,
 };

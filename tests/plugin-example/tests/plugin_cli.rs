@@ -130,3 +130,31 @@ fn the_plugins_own_binaries_train_test_and_infer_with_its_components() {
     let printed: toml::Table = String::from_utf8_lossy(&printed.stdout).parse().unwrap();
     assert_eq!(printed["train_dataloader"], resolved["train_dataloader"]);
 }
+
+/// The plugin's head on the core's `Recognizer2D` and `ResNet` (docs/models.md, "Adding a
+/// family"): named in a config, trained and tested by the plugin's binaries, listed.
+#[test]
+fn a_plugin_head_trains_on_the_core_recognizer2d() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path());
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "type = \"MeanColorNet\"\nnum_classes = 3\nnum_frames = 4\n",
+        "type = \"Recognizer2D\"\nbackbone = { type = \"ResNet\", depth = 18 }\n\
+         cls_head = { type = \"MeanScoreHead\", num_classes = 3, in_channels = 512 }\n",
+    );
+    assert!(text.contains("MeanScoreHead"));
+    std::fs::write(&config, text).unwrap();
+    let work = dir.path().join("work");
+    let (cfg, work_s) = (config.to_str().unwrap(), work.to_str().unwrap());
+    run(env!("CARGO_BIN_EXE_example_train"), &[cfg, "--work-dir", work_s, "--device", "cpu"]);
+    let resolved: toml::Table = std::fs::read_to_string(work.join("plugin.resolved.toml")).unwrap().parse().unwrap();
+    assert_eq!(resolved["model"]["cls_head"]["init_std"].as_float(), Some(0.01));
+    let ckpt = std::fs::read_to_string(work.join("last_checkpoint")).unwrap();
+    run(env!("CARGO_BIN_EXE_example_test"), &[cfg, "--checkpoint", ckpt.trim(), "--work-dir", work_s]);
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics["acc/top1"].as_f64().is_some(), "{metrics}");
+    let listed = run(env!("CARGO_BIN_EXE_example_list_registry"), &["--kind", "head"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("MeanScoreHead") && listed.contains("TSNHead"), "{listed}");
+}

@@ -150,9 +150,11 @@ pub struct HeadParts {
 }
 
 impl HeadParts {
-    /// Checks the shared keys and builds the loss.
+    /// Checks the shared keys and builds the loss: MMAction2's `BaseHead` arguments plus
+    /// `spatial_type`, `consensus`, `dropout_ratio` and `init_std`, one per config key.
+    /// Heads defined outside this crate call it from their own config.
     #[allow(clippy::too_many_arguments)] // one per shared config key
-    pub(crate) fn new(
+    pub fn new(
         num_classes: i64,
         in_channels: i64,
         loss_cls: &kinema_core::ComponentSpec<crate::losses::LossKind>,

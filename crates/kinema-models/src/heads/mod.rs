@@ -9,7 +9,7 @@ mod base;
 mod tsm;
 mod tsn;
 
-pub use base::{Averaging, BaseHead, ConsensusCfg, TopK};
+pub use base::{Averaging, BaseHead, ConsensusCfg, HeadParts, TopK};
 pub use tsm::{TsmHead, TsmHeadConfig};
 pub use tsn::{TsnHead, TsnHeadConfig};
 
