@@ -18,7 +18,7 @@ lint: setup
 
 test: lint
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 
 fmt:
 	$(CARGO) fmt --all

@@ -177,7 +177,7 @@ fn config_errors_name_the_key() {
     );
     assert_eq!(
         e,
-        "schedule.toml: `optim_wrapper.paramwise_cfg.custom_keys.adapter.lr_mul`: unknown field `lr_mul`; expected one of: lr_mult, decay_mult, lr, weight_decay, momentum, dampening, nesterov, betas, eps, amsgrad (did you mean `lr_mult`?) (in optim_wrapper OptimWrapper)"
+        "schedule.toml: `optim_wrapper.paramwise_cfg.custom_keys.adapter.lr_mul`: unknown field `lr_mul`; expected one of: lr_mult, decay_mult, lr, weight_decay, momentum, dampening, nesterov, betas, eps, amsgrad (did you mean `lr_mult`?) (in optim_wrapper_constructor DefaultOptimWrapperConstructor)"
     );
     let e = toml_error(
         "[optim_wrapper.optimizer]\ntype = \"SGD\"\nlr = 1e-3\n[optim_wrapper.paramwise_cfg.custom_keys.adapter]\nbetas = [0.9, 0.9]\n",

@@ -337,7 +337,7 @@ register!(OptimWrapperKind, "OptimWrapper", PlainWrapper);
 register!(OptimWrapperKind, "AmpOptimWrapper", AmpWrapper);
 
 /// Builds the `optim_wrapper` table `value` for the parameters of `ctx`. As in MMEngine, `type` defaults to `"OptimWrapper"`. Errors in the
-/// `optimizer` sub-table are reported at their own key.
+/// `optimizer` sub-table and in the constructor's `paramwise_cfg` are reported at their own key.
 #[allow(clippy::result_large_err)] // the registry's error type, as `registry::build` returns it
 pub fn build_optim_wrapper(
     value: &Value,
@@ -350,6 +350,8 @@ pub fn build_optim_wrapper(
     if let Some(optimizer) = table.get("optimizer") {
         registry::build::<OptimizerKind>(optimizer, &site.key("optimizer"), &())?;
     }
+    let constructor = table.get("constructor").and_then(Value::as_str);
+    build_constructor(constructor, table.get("paramwise_cfg"), site)?;
     if table.contains_key("type") {
         return registry::build::<OptimWrapperKind>(value, site, ctx);
     }
