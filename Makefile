@@ -17,6 +17,7 @@ lint: setup
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test: lint
+	@tools/setup.sh --tests
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Kinema needs and nothing else; safe to run again (each step checks first).
-#   1. Debian packages: FFmpeg dev libraries, pkg-config, clang, gloo headers, python3-venv.
+#   1. Debian packages: FFmpeg dev libraries, pkg-config, clang, gloo headers, python3-venv;
+#      with --tests (make test) also slurm-wlm and munge, for the live Slurm cluster of the tests
+#      (tests/slurm/cluster.sh).
 #   2. PyTorch torch==2.13.0 from PyPI into a venv OUTSIDE the clone, shared by every clone and CI:
 #      $KINEMA_TORCH_VENV (default ~/.cache/kinema/torch-2.13.0).
 #      KINEMA_TORCH_VARIANT=cpu (slim, no CUDA, ~1.2 GB) | cuda (full wheel, ~4.7 GB) | auto (default:
@@ -17,6 +19,9 @@ VARIANT="${KINEMA_TORCH_VARIANT:-auto}"
 TORCH_VERSION="2.13.0"
 APT_PACKAGES=(libavcodec-dev libavformat-dev libavutil-dev libswscale-dev pkg-config clang libclang-dev
   libgloo-dev python3 python3-venv python3-pip ca-certificates curl)
+if [ "${1:-}" = "--tests" ]; then
+  APT_PACKAGES+=(slurm-wlm munge)
+fi
 
 say() { echo "[setup] $*"; }
 

@@ -2,7 +2,7 @@
 # Testing on a Slurm cluster, as MMAction2's script:
 #   tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [TEST ARGS...]
 # Environment: GPUS (8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS ("");
-# MASTER_PORT is left alone (29500 unless set); KINEMA_TEST_BIN replaces tools/test.
+# MASTER_PORT: exported, or derived from the job id by tools/test; KINEMA_TEST_BIN replaces tools/test.
 # See docs/distributed.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use kinema_core::Config;
-use kinema_engine::runner::{Resume, RunOptions, Runner};
+use kinema_engine::runner::{signal_name, weights_fingerprint, Resume, RunOptions, Runner, TrainEnd, EXIT_REQUEUE};
 use serde_json::Value;
 
 use crate::{init_console_logging, run_main, CfgOptions, ProcessArgs};
@@ -82,7 +82,8 @@ pub fn apply_flags(args: &Args, cfg: &mut Config) -> anyhow::Result<()> {
 /// Runs the tool on the process arguments.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    run_main(|| {
+    let mut requeue = false;
+    let status = run_main(|| {
         init_console_logging();
         let mut cfg = args.cfg.load(&args.config)?;
         apply_flags(&args, &mut cfg)?;
@@ -104,7 +105,34 @@ pub fn main() -> ExitCode {
             ..RunOptions::default()
         };
         let mut runner = Runner::from_config(cfg, options).context("cannot start the run")?;
-        runner.train()?;
-        Ok(())
-    })
+        match runner.train()? {
+            TrainEnd::Completed => {
+                if runner.env.world_size > 1 {
+                    // Every rank says it (ranks other than 0 log errors only): equal
+                    // fingerprints mean identical weights.
+                    let print = weights_fingerprint(runner.model.var_store())?;
+                    eprintln!(
+                        "rank {}/{}: final weights fingerprint {print:016x}",
+                        runner.env.rank, runner.env.world_size
+                    );
+                }
+                Ok(())
+            }
+            TrainEnd::Stopped(info) => {
+                log::warn!(
+                    "stopped by {} after iteration {}{}: exiting with status {EXIT_REQUEUE} (requeue and --resume)",
+                    signal_name(info.signal),
+                    info.iter,
+                    info.checkpoint.map(|p| format!(", state saved to {}", p.display())).unwrap_or_default()
+                );
+                requeue = true;
+                Ok(())
+            }
+        }
+    });
+    if requeue {
+        ExitCode::from(EXIT_REQUEUE)
+    } else {
+        status
+    }
 }

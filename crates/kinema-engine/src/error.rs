@@ -114,6 +114,12 @@ pub enum EngineError {
     /// The runner was used out of order (a bug in the calling code, not in the config).
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// Not a failure: a signal stopped training after an iteration and the state was
+    /// saved. It travels up through the loops like an error so that no end-of-epoch work
+    /// runs; [`Runner::train`](crate::Runner::train) turns it into
+    /// [`TrainEnd::Stopped`](crate::runner::TrainEnd::Stopped).
+    #[error("stopped by {} after iteration {}", crate::runner::signal_name(.0.signal), .0.iter)]
+    Stopped(crate::runner::StopInfo),
 }
 
 impl EngineError {

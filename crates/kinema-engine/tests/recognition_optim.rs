@@ -220,6 +220,7 @@ fn batch_norm_buffers_average_across_ranks_as_mmengine() {
             rank,
             world_size: 2,
             timeout: std::time::Duration::from_secs(20),
+            connect_timeout: std::time::Duration::from_secs(20),
         };
         let pg = ProcessGroup::new_in_process(&opts).unwrap();
         let mean = Tensor::from_slice(&[1.0f32 + rank as f32, 10.0 * rank as f32]);

@@ -96,14 +96,17 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(bool local, const char* m
 extern "C" {
 
 // Creates a process group. backend: "gloo" or "nccl". With rank 0 the TCPStore server is
-// started on `port`; every rank waits up to `timeout_ms` for the others.
+// started on `port`; joining (connecting to the store, every rank meeting the others) may
+// take up to `connect_timeout_ms`, each later store operation and collective `timeout_ms`.
 // `use_hash_store` (tests only): a process-wide in-memory store shared by threads,
 // selected by `port` as a key.
 void* kinema_pg_new(const char* backend, const char* master_addr, int port, int rank, int world_size,
-                    long long timeout_ms, int use_hash_store, char* err, size_t err_len) {
+                    long long timeout_ms, long long connect_timeout_ms, int use_hash_store, char* err,
+                    size_t err_len) {
   ProcessGroupHandle* handle = nullptr;
   int rc = guarded(err, err_len, [&]() {
     auto timeout = std::chrono::milliseconds(timeout_ms);
+    auto connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
     c10::intrusive_ptr<c10d::Store> store;
     if (use_hash_store) {
       static std::mutex mutex;
@@ -118,10 +121,10 @@ void* kinema_pg_new(const char* backend, const char* master_addr, int port, int 
       opts.isServer = rank == 0;
       opts.numWorkers = static_cast<std::size_t>(world_size);
       opts.waitWorkers = true;
-      opts.timeout = timeout;
+      opts.timeout = connect_timeout;
       store = c10::make_intrusive<c10d::TCPStore>(std::string(master_addr), opts);
     }
-    store->setTimeout(timeout);
+    store->setTimeout(connect_timeout);
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>(std::string("kinema/") + backend, store);
     std::string name(backend);
     c10::intrusive_ptr<c10d::Backend> pg;
@@ -140,6 +143,7 @@ void* kinema_pg_new(const char* backend, const char* master_addr, int port, int 
     } else {
       throw std::invalid_argument("unknown backend \"" + name + "\" (expected gloo or nccl)");
     }
+    store->setTimeout(timeout);
     handle = new ProcessGroupHandle{store, pg, timeout};
   });
   return rc == 0 ? handle : nullptr;

@@ -14,6 +14,7 @@ extern "C" {
         rank: c_int,
         world_size: c_int,
         timeout_ms: c_longlong,
+        connect_timeout_ms: c_longlong,
         use_hash_store: c_int,
         err: *mut c_char,
         err_len: usize,

@@ -15,6 +15,7 @@ fn opts(rank: usize, world_size: usize, port: u16, timeout_ms: u64) -> ProcessGr
         rank,
         world_size,
         timeout: Duration::from_millis(timeout_ms),
+        connect_timeout: Duration::from_millis(timeout_ms),
     }
 }
 

@@ -45,12 +45,18 @@ impl LaunchEnv {
         }
     }
 
-    fn port(&self, launcher: &str) -> Result<u16, EngineError> {
-        match self.get("MASTER_PORT") {
-            None => Ok(DEFAULT_MASTER_PORT),
-            Some(p) => p
+    /// MASTER_PORT, else (under Slurm) a port derived from SLURM_JOB_ID, else 29500;
+    /// with where it came from.
+    fn port(&self, launcher: &str) -> Result<(u16, String), EngineError> {
+        if let Some(p) = self.get("MASTER_PORT") {
+            let port = p
                 .parse::<u16>()
-                .map_err(|_| launcher_error(launcher, format!("MASTER_PORT={p:?} is not a port number"))),
+                .map_err(|_| launcher_error(launcher, format!("MASTER_PORT={p:?} is not a port number")))?;
+            return Ok((port, "MASTER_PORT".into()));
+        }
+        match (launcher, self.number("SLURM_JOB_ID", launcher)?) {
+            ("slurm", Some(job)) => Ok((slurm_job_port(job), format!("SLURM_JOB_ID={job}"))),
+            _ => Ok((DEFAULT_MASTER_PORT, "the default port".into())),
         }
     }
 
@@ -68,28 +74,35 @@ impl LaunchEnv {
         let world_size = self.number("WORLD_SIZE", "pytorch")?.ok_or_else(|| missing("WORLD_SIZE"))?;
         let local_rank = self.number("LOCAL_RANK", "pytorch")?.or(local_rank_flag).unwrap_or(0);
         check_rank(rank, world_size, "pytorch")?;
-        let master_addr = self.get("MASTER_ADDR").unwrap_or("127.0.0.1").to_string();
-        Ok(DistInfo { rank, world_size, local_rank, master_addr, master_port: self.port("pytorch")? })
+        let (master_addr, addr_source) = match self.get("MASTER_ADDR") {
+            Some(a) => (a.to_string(), "MASTER_ADDR".to_string()),
+            None => ("127.0.0.1".to_string(), "the default address".to_string()),
+        };
+        let (master_port, port_source) = self.port("pytorch")?;
+        let master_source = format!("{addr_source} and {port_source}");
+        Ok(DistInfo { rank, world_size, local_rank, master_addr, master_port, master_source })
     }
 
     /// `--launcher slurm`: RANK = SLURM_PROCID, WORLD_SIZE = SLURM_NTASKS, LOCAL_RANK =
     /// SLURM_LOCALID; MASTER_ADDR = the environment's if set, else the first host of
     /// SLURM_NODELIST (`scontrol show hostname` when installed, else our parser);
-    /// MASTER_PORT from the environment or 29500.
+    /// MASTER_PORT from the environment, else [`slurm_job_port`] of SLURM_JOB_ID, else 29500.
     pub fn slurm(&self) -> Result<DistInfo, EngineError> {
         let missing = |k: &str| launcher_error("slurm", format!("{k} is not set; run under srun"));
         let rank = self.number("SLURM_PROCID", "slurm")?.ok_or_else(|| missing("SLURM_PROCID"))?;
         let world_size = self.number("SLURM_NTASKS", "slurm")?.ok_or_else(|| missing("SLURM_NTASKS"))?;
         check_rank(rank, world_size, "slurm")?;
         let local_rank = self.number("SLURM_LOCALID", "slurm")?.unwrap_or(0);
-        let master_addr = match self.get("MASTER_ADDR") {
-            Some(a) => a.to_string(),
+        let (master_addr, addr_source) = match self.get("MASTER_ADDR") {
+            Some(a) => (a.to_string(), "MASTER_ADDR".to_string()),
             None => {
                 let list = self.get("SLURM_NODELIST").ok_or_else(|| missing("SLURM_NODELIST"))?;
-                self.first_host(list)?
+                (self.first_host(list)?, format!("the first node of SLURM_NODELIST={list}"))
             }
         };
-        Ok(DistInfo { rank, world_size, local_rank, master_addr, master_port: self.port("slurm")? })
+        let (master_port, port_source) = self.port("slurm")?;
+        let master_source = format!("{addr_source} and {port_source}");
+        Ok(DistInfo { rank, world_size, local_rank, master_addr, master_port, master_source })
     }
 
     fn first_host(&self, list: &str) -> Result<String, EngineError> {
@@ -111,6 +124,13 @@ impl LaunchEnv {
         let hosts = expand_hostlist(list).map_err(|e| launcher_error("slurm", e.to_string()))?;
         Ok(hosts[0].clone())
     }
+}
+
+/// The rendezvous port of a Slurm job without MASTER_PORT: 20000 + job id mod 20000, so
+/// jobs sharing a node do not collide (MMEngine uses 29500 for every job) and a requeued
+/// job keeps its port.
+pub fn slurm_job_port(job_id: usize) -> u16 {
+    (20000 + job_id % 20000) as u16
 }
 
 fn launcher_error(launcher: &str, message: String) -> EngineError {
@@ -163,5 +183,20 @@ mod tests {
             (d.rank, d.world_size, d.local_rank, d.master_addr.as_str(), d.master_port),
             (5, 8, 1, "gpu07", 29500)
         );
+        assert_eq!(d.master_source, "the first node of SLURM_NODELIST=gpu[07-08] and the default port");
+    }
+
+    #[test]
+    fn slurm_port_from_the_job_id_unless_master_port_is_set() {
+        let vars =
+            [("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2"), ("SLURM_NODELIST", "n[1-2]"), ("SLURM_JOB_ID", "123457")];
+        let d = LaunchEnv::from_vars(&vars, None).slurm().unwrap();
+        assert_eq!((d.master_addr.as_str(), d.master_port), ("n1", 23457));
+        assert_eq!(d.master_source, "the first node of SLURM_NODELIST=n[1-2] and SLURM_JOB_ID=123457");
+        let mut vars = vars.to_vec();
+        vars.extend([("MASTER_PORT", "1234"), ("MASTER_ADDR", "10.0.0.9")]);
+        let d = LaunchEnv::from_vars(&vars, None).slurm().unwrap();
+        assert_eq!((d.master_addr.as_str(), d.master_port), ("10.0.0.9", 1234));
+        assert_eq!(d.master_source, "MASTER_ADDR and MASTER_PORT");
     }
 }

@@ -20,6 +20,8 @@ use crate::EngineError;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 1800.0;
 /// PyTorch's default collective timeout for NCCL (10 minutes since PyTorch 2.2).
 pub const DEFAULT_NCCL_TIMEOUT_SECS: f64 = 600.0;
+/// How long joining may take by default (`env_cfg.dist_cfg.connect_timeout`).
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 60.0;
 /// DDP's default gradient bucket size.
 pub const BUCKET_BYTES: usize = 25 * 1024 * 1024;
 
@@ -45,17 +47,29 @@ impl DistRuntime {
         }
         let backend = DistBackend::choose(cfg.get("env_cfg.dist_cfg.backend").and_then(Value::as_str), device)
             .map_err(dist_err)?;
-        let timeout = match cfg.get("env_cfg.dist_cfg.timeout") {
-            None if backend == DistBackend::Nccl => DEFAULT_NCCL_TIMEOUT_SECS,
-            None => DEFAULT_TIMEOUT_SECS,
+        let seconds = |key: &str, default: f64| match cfg.get(key) {
+            None => Ok(default),
             Some(v) => v.as_f64().filter(|t| *t > 0.0).ok_or_else(|| {
-                EngineError::setting(
-                    cfg,
-                    "env_cfg.dist_cfg.timeout",
-                    format!("expected a positive number of seconds, found {v}"),
-                )
-            })?,
+                EngineError::setting(cfg, key, format!("expected a positive number of seconds, found {v}"))
+            }),
         };
+        let default_timeout =
+            if backend == DistBackend::Nccl { DEFAULT_NCCL_TIMEOUT_SECS } else { DEFAULT_TIMEOUT_SECS };
+        let timeout = seconds("env_cfg.dist_cfg.timeout", default_timeout)?;
+        let connect = seconds("env_cfg.dist_cfg.connect_timeout", DEFAULT_CONNECT_TIMEOUT_SECS)?;
+        let at = format!("{}:{} (from {})", dist.master_addr, dist.master_port, dist.master_source);
+        // A name that does not resolve would make every rank retry until the timeout.
+        if let Err(e) = std::net::ToSocketAddrs::to_socket_addrs(&(dist.master_addr.as_str(), dist.master_port)) {
+            return Err(EngineError::dist(
+                format!("rank {}/{}: the master address {at} does not resolve", dist.rank, dist.world_size),
+                e,
+            ));
+        }
+        log::info!(
+            "rank {}/{}: joining the {backend:?} process group at {at}, for at most {connect} s",
+            dist.rank,
+            dist.world_size
+        );
         let opts = ProcessGroupOptions {
             backend,
             master_addr: dist.master_addr.clone(),
@@ -63,12 +77,34 @@ impl DistRuntime {
             rank: dist.rank,
             world_size: dist.world_size,
             timeout: Duration::from_secs_f64(timeout),
+            connect_timeout: Duration::from_secs_f64(connect),
         };
-        let group = ProcessGroup::new(&opts).map_err(dist_err)?;
+        let group = ProcessGroup::new(&opts).map_err(|e| {
+            EngineError::dist(format!("rank {}/{}: joining the process group at {at}", dist.rank, dist.world_size), e)
+        })?;
         let heartbeat = group.start_heartbeat(Duration::from_secs(1)).map_err(dist_err)?;
+        let hosts = gather_hosts(&group)?;
+        log::info!("rank {}/{}: ranks by host: {}", dist.rank, dist.world_size, hosts.join(", "));
+        group.set_rank_hosts(hosts);
         log::info!("rank {}/{}: joined the {backend:?} process group", dist.rank, dist.world_size);
         Ok(Some(DistRuntime { group: Arc::new(group), _heartbeat: heartbeat }))
     }
+}
+
+/// This process's node: Slurm's node name when under Slurm, else the host name.
+pub fn node_name() -> String {
+    std::env::var("SLURMD_NODENAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string()))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Every rank's [`node_name`], in rank order.
+fn gather_hosts(group: &ProcessGroup) -> Result<Vec<String>, EngineError> {
+    let mine = node_name();
+    let parts = group.all_gather_uneven(&Tensor::from_slice(mine.as_bytes())).map_err(dist_err)?;
+    parts.iter().map(|p| Ok(String::from_utf8_lossy(&Vec::<u8>::try_from(p)?).into_owned())).collect()
 }
 
 /// Rank 0's `value` on every rank.

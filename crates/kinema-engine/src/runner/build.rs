@@ -91,6 +91,7 @@ impl Runner {
             options,
             best: None,
             hooks: Vec::new(),
+            stop_signals: None,
         };
         super::header::log_environment(&runner, &runner.options);
         runner.register_hooks()?;

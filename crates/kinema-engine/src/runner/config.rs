@@ -68,6 +68,11 @@ pub struct DistCfg {
     /// Seconds a collective may wait (PyTorch's default: 600 for NCCL, 1800 for Gloo).
     #[serde(default)]
     pub timeout: Option<f64>,
+    /// Seconds joining may take: reaching the master address and meeting every rank
+    /// (Kinema addition, default 60; PyTorch waits the whole `timeout`). An address that
+    /// does not resolve fails at once.
+    #[serde(default)]
+    pub connect_timeout: Option<f64>,
 }
 
 /// `env_cfg`: MMEngine's environment settings.

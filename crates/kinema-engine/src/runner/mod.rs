@@ -16,12 +16,14 @@ pub mod header;
 pub mod params;
 mod parts;
 mod resume;
+mod stop;
 mod train_step;
 
 pub use build::resolved_dump_name;
 pub use config::{resolved_config, RunnerConfig};
 pub use env::{resolve_work_dir, select_device, RandomnessConfig, RunEnv};
 pub use resume::SaveOptions;
+pub use stop::{signal_name, StopInfo, StopSignals, TrainEnd, EXIT_REQUEUE};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -36,6 +38,22 @@ use crate::evaluation::Evaluator;
 use crate::hooks::{EvalMode, Hook, Metrics};
 use crate::loops::{EvalLoop, TrainLoop};
 use crate::EngineError;
+
+/// A hash of every variable's name and bytes (sorted by name): equal on every rank when
+/// the ranks hold identical weights (logged at the end of multi-process training).
+pub fn weights_fingerprint(vs: &tch::nn::VarStore) -> Result<u64, EngineError> {
+    use std::hash::{Hash, Hasher};
+    let mut vars: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for (name, t) in vars {
+        name.hash(&mut hasher);
+        let cpu = t.to_device(tch::Device::Cpu).contiguous();
+        let bytes = Vec::<u8>::try_from(cpu.reshape([-1]).view_dtype(tch::Kind::Uint8))?;
+        bytes.hash(&mut hasher);
+    }
+    Ok(hasher.finish())
+}
 
 /// Where `--resume` points.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,11 +80,21 @@ pub struct DistInfo {
     pub master_addr: String,
     /// The rendezvous port.
     pub master_port: u16,
+    /// Where the address and port came from, for messages (`MASTER_ADDR`, `the first
+    /// node of SLURM_NODELIST=...`).
+    pub master_source: String,
 }
 
 impl Default for DistInfo {
     fn default() -> Self {
-        DistInfo { rank: 0, world_size: 1, local_rank: 0, master_addr: "127.0.0.1".into(), master_port: 29500 }
+        DistInfo {
+            rank: 0,
+            world_size: 1,
+            local_rank: 0,
+            master_addr: "127.0.0.1".into(),
+            master_port: 29500,
+            master_source: "the default".into(),
+        }
     }
 }
 
@@ -179,6 +207,8 @@ pub struct Runner {
     /// The best metric so far and where it was saved (CheckpointHook's `save_best`).
     pub best: Option<(String, f64, PathBuf)>,
     hooks: Vec<HookEntry>,
+    /// The signal handlers that stop training cleanly (while [`Runner::train`] runs).
+    stop_signals: Option<stop::StopSignals>,
 }
 
 impl Runner {
@@ -204,8 +234,10 @@ impl Runner {
         self.hooks.iter().map(|h| (h.hook.name().to_string(), h.priority)).collect()
     }
 
-    /// Trains: builds the training parts, loads or resumes, runs the train loop.
-    pub fn train(&mut self) -> Result<(), EngineError> {
+    /// Trains: builds the training parts, loads or resumes, runs the train loop. A
+    /// SIGUSR1, SIGTERM or SIGINT during the loop stops it after the current iteration
+    /// with a checkpoint ([`TrainEnd::Stopped`]; see [`stop`](self::stop)).
+    pub fn train(&mut self) -> Result<TrainEnd, EngineError> {
         let mut train_loop: Box<dyn TrainLoop> = self.build_train_parts()?;
         self.call_hooks(|h, r| h.before_run(r))?;
         self.model.init_weights()?;
@@ -222,11 +254,22 @@ impl Runner {
             }
         }
         if self.options.dry_run {
-            return self.dry_run();
+            return self.dry_run().map(|()| TrainEnd::Completed);
         }
-        train_loop.run(self)?;
+        self.stop_signals = Some(stop::StopSignals::install()?);
+        let result = train_loop.run(self);
+        self.stop_signals = None;
+        match result {
+            Ok(()) => {}
+            Err(EngineError::Stopped(info)) => {
+                self.visualizer.close().map_err(|e| EngineError::logging("visualizer", e))?;
+                return Ok(TrainEnd::Stopped(info));
+            }
+            Err(e) => return Err(e),
+        }
         self.call_hooks(|h, r| h.after_run(r))?;
-        self.visualizer.close().map_err(|e| EngineError::logging("visualizer", e))
+        self.visualizer.close().map_err(|e| EngineError::logging("visualizer", e))?;
+        Ok(TrainEnd::Completed)
     }
 
     /// Tests: builds the test parts, loads the checkpoint, runs the test loop and

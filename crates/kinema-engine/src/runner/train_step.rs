@@ -36,7 +36,8 @@ impl Runner {
         let outputs = self.train_step(batch)?;
         self.progress.iter += 1;
         self.progress.batch_in_epoch = batch_idx as u64 + 1;
-        self.call_hooks(|h, r| h.after_train_iter(r, batch_idx, batch, &outputs))
+        self.call_hooks(|h, r| h.after_train_iter(r, batch_idx, batch, &outputs))?;
+        self.stop_if_signalled()
     }
 
     /// The model's losses, their sum, backward and (when due) an optimizer step.

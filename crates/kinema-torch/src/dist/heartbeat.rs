@@ -124,10 +124,16 @@ impl Drop for Heartbeat {
 
 /// Says which ranks look dead (or that the store, which rank 0 hosts, is gone), waiting up
 /// to `stale_after` for a rank that just died to become visibly stale.
-pub(crate) fn diagnose(conn: &StoreConn, world_size: usize, own_rank: usize, stale_after: Duration) -> String {
+pub(crate) fn diagnose(
+    conn: &StoreConn,
+    names: &[String],
+    world_size: usize,
+    own_rank: usize,
+    stale_after: Duration,
+) -> String {
     let deadline = std::time::Instant::now() + stale_after + Duration::from_millis(500);
     loop {
-        let (found, text) = diagnose_once(conn, world_size, own_rank, stale_after);
+        let (found, text) = diagnose_once(conn, names, world_size, own_rank, stale_after);
         if found || std::time::Instant::now() >= deadline {
             return text;
         }
@@ -135,21 +141,34 @@ pub(crate) fn diagnose(conn: &StoreConn, world_size: usize, own_rank: usize, sta
     }
 }
 
-fn diagnose_once(conn: &StoreConn, world_size: usize, own_rank: usize, stale_after: Duration) -> (bool, String) {
+fn diagnose_once(
+    conn: &StoreConn,
+    names: &[String],
+    world_size: usize,
+    own_rank: usize,
+    stale_after: Duration,
+) -> (bool, String) {
     let now = now_ms();
+    let who = |rank: usize| match names.get(rank) {
+        Some(node) => format!("rank {rank} on {node}"),
+        None => format!("rank {rank}"),
+    };
     let mut stale = Vec::new();
     for rank in (0..world_size).filter(|&r| r != own_rank) {
         match conn.try_get(&key(rank)) {
             Err(_) => {
-                return (true, "the rendezvous store on rank 0 is unreachable: rank 0 has probably exited".into())
+                return (
+                    true,
+                    format!("the rendezvous store of {} is unreachable: that rank has probably exited", who(0)),
+                )
             }
-            Ok(None) => stale.push(format!("rank {rank} (no heartbeat yet)")),
+            Ok(None) => stale.push(format!("{} (no heartbeat yet)", who(rank))),
             Ok(Some(bytes)) => {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&bytes[..8.min(bytes.len())]);
                 let age = now.saturating_sub(u64::from_le_bytes(b));
                 if age > stale_after.as_millis() as u64 {
-                    stale.push(format!("rank {rank} (last heartbeat {:.1} s ago)", age as f64 / 1000.0));
+                    stale.push(format!("{} (last heartbeat {:.1} s ago)", who(rank), age as f64 / 1000.0));
                 }
             }
         }

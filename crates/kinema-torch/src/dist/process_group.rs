@@ -95,8 +95,10 @@ pub struct ProcessGroupOptions {
     pub rank: usize,
     /// The number of processes.
     pub world_size: usize,
-    /// How long rendezvous and each collective may take.
+    /// How long each collective may take.
     pub timeout: Duration,
+    /// How long joining may take: reaching rank 0's store and meeting every other rank.
+    pub connect_timeout: Duration,
 }
 
 /// A c10d process group. Collectives are blocking and in place where the name says so.
@@ -106,6 +108,8 @@ pub struct ProcessGroup {
     world_size: usize,
     /// A store connection for diagnosing failures, and how old a heartbeat may be.
     watch: Mutex<Option<(StoreConn, Duration)>>,
+    /// Each rank's host, for messages (empty until [`ProcessGroup::set_rank_hosts`]).
+    hosts: Mutex<Vec<String>>,
 }
 
 // SAFETY: c10d backends may be used from any thread; Kinema issues collectives from one
@@ -143,6 +147,7 @@ impl ProcessGroup {
             CString::new(opts.master_addr.clone()).map_err(|_| DistError::Setup(format!("{what}: bad address")))?;
         let mut ptr = std::ptr::null_mut();
         let timeout_ms = opts.timeout.as_millis().min(i64::MAX as u128) as i64;
+        let connect_timeout_ms = opts.connect_timeout.as_millis().min(i64::MAX as u128) as i64;
         bridge::call(|e, n| {
             // SAFETY: all pointers are valid for the call; the bridge copies the strings.
             ptr = unsafe {
@@ -153,6 +158,7 @@ impl ProcessGroup {
                     opts.rank as i32,
                     opts.world_size as i32,
                     timeout_ms,
+                    connect_timeout_ms,
                     in_process as i32,
                     e,
                     n,
@@ -166,7 +172,13 @@ impl ProcessGroup {
         })
         .map_err(|m| DistError::Setup(format!("{what}: {m}")))?;
         let ptr = NonNull::new(ptr).ok_or_else(|| DistError::Setup(format!("{what}: no handle")))?;
-        Ok(ProcessGroup { ptr, rank: opts.rank, world_size: opts.world_size, watch: Mutex::new(None) })
+        Ok(ProcessGroup {
+            ptr,
+            rank: opts.rank,
+            world_size: opts.world_size,
+            watch: Mutex::new(None),
+            hosts: Mutex::new(Vec::new()),
+        })
     }
 
     /// This process's rank.
@@ -192,10 +204,20 @@ impl ProcessGroup {
         Ok(Heartbeat::start(beat, self.rank, interval))
     }
 
+    /// Names each rank's host (node) in the messages of failed collectives.
+    pub fn set_rank_hosts(&self, hosts: Vec<String>) {
+        if let Ok(mut h) = self.hosts.lock() {
+            *h = hosts;
+        }
+    }
+
     fn fail(&self, op: &'static str) -> impl Fn(String) -> DistError + '_ {
         move |message| {
+            let hosts = self.hosts.lock().map(|h| h.clone()).unwrap_or_default();
             let diagnosis = match self.watch.lock().ok().as_deref() {
-                Some(Some((conn, stale))) => format!(" ({})", diagnose(conn, self.world_size, self.rank, *stale)),
+                Some(Some((conn, stale))) => {
+                    format!(" ({})", diagnose(conn, &hosts, self.world_size, self.rank, *stale))
+                }
                 _ => String::new(),
             };
             DistError::Collective { rank: self.rank, world_size: self.world_size, op, message: message + &diagnosis }
