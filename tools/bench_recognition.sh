@@ -8,7 +8,8 @@
 #      10 s 340x256 H.264 video: the whole tools/test process against the whole Python
 #      process (import, model, pipeline, model run), and the scores of both.
 # Each with the peak resident memory of each side. Raw lines go to $BENCH_OUT/results.txt
-# (default work_dirs/bench); docs/benchmarks.md holds the last results.
+# (default work_dirs/bench); docs/benchmarks.md holds the last results. BENCH_ONLY=train or
+# BENCH_ONLY=test runs one of the two.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -36,6 +37,10 @@ if [ ! -x "$PY" ]; then
     mmengine==0.10.7 numpy
 fi
 "$PY" -c "import mmaction" 2>/dev/null || "$REF/bin/pip" install --quiet --no-deps mmaction2==1.2.0
+if ! command -v ffmpeg >/dev/null 2>&1; then
+  say "installing the ffmpeg command line tool (writes the benchmark video)"
+  apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+fi
 VIDEO="$INPUTS/k400_like_340x256_10s.mp4"
 if [ ! -f "$VIDEO" ]; then
   say "writing $VIDEO"
@@ -52,6 +57,8 @@ cargo build --release --quiet -p kinema-tools --bin train --bin test --bin make_
   echo "# kinema $(git rev-parse --short HEAD), reference $("$PY" -c 'import torch, mmaction; print("torch", torch.__version__, "mmaction2", mmaction.__version__)')"
 } | record
 
+ONLY="${BENCH_ONLY:-}"
+if [ "$ONLY" != test ]; then
 say "1. TSN-R50 training step, batch 2 x 8 segments"
 DS="$INPUTS/train_ds"
 [ -f "$DS/train_list.txt" ] || "$target/release/make_synthetic_dataset" "$DS" --classes 8 --videos-per-class 4 \
@@ -75,7 +82,9 @@ print(f"KINEMA_TSN_TRAIN_STEP batch=2 segs=8 iters={len(t)} median_s={statistics
 PY
 OMP_NUM_THREADS="$THREADS" "$PY" tests/reference/bench_tsn.py train-step --batch 2 --segs 8 --threads "$THREADS" \
   --iters 6 | record
+fi
 
+[ "$ONLY" = train ] && exit 0
 say "2. TSN 25x10 test of one 10 s 340x256 video"
 echo "$VIDEO 0" > "$OUT/tsn_test_list.txt"
 TSN3=configs/recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb.toml
@@ -90,7 +99,7 @@ for side in kinema python kinema python; do
     line="KINEMA_TSN_TEST views=250"
   else
     line=$(OMP_NUM_THREADS="$THREADS" /usr/bin/time -f "%M" -o "$OUT/rss" "$PY" tests/reference/bench_tsn.py test \
-      "$CKPT" "$VIDEO" "$OUT/python_tsn_scores.json" --threads "$THREADS" 2>/dev/null)
+      "$CKPT" "$VIDEO" "$OUT/python_tsn_scores.json" --threads "$THREADS" 2>/dev/null | grep '^PYTHON_')
   fi
   wall=$(awk -v a="$start" -v b="$(ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
   echo "$line process_wall_s=$wall peak_rss_mb=$(rss_mb "$OUT/rss")" | record

@@ -12,3 +12,4 @@ pub mod autocast;
 mod bridge;
 pub mod checkpoint;
 pub mod dist;
+pub mod host_memory;

@@ -40,13 +40,19 @@ pub struct Recognizer2DConfig {
 #[serde(deny_unknown_fields)]
 pub struct TestCfg {
     /// Run the backbone on at most this many images at a time (memory; same scores).
-    /// A multiple of the backbone's `num_segments` when it has one.
+    /// A multiple of the backbone's `num_segments` when it has one. Unset, Kinema runs
+    /// [`TEST_CHUNK_IMAGES`] images at a time (rounded up to a multiple of `num_segments`),
+    /// which MMAction2 does not: the scores are the same up to float rounding, the peak
+    /// memory a fraction, and the run faster (activations stay small).
     #[serde(default)]
     pub max_testing_views: Option<i64>,
     /// Fully-convolutional testing: not available (false).
     #[serde(default)]
     pub fcn_test: bool,
 }
+
+/// Images per backbone call at test time when `test_cfg.max_testing_views` is unset.
+pub const TEST_CHUNK_IMAGES: i64 = 16;
 
 fn default_preprocessor() -> ComponentSpec<DataPreprocessorKind> {
     ComponentSpec::new(json!({"type": "ActionDataPreprocessor"}))
@@ -58,7 +64,8 @@ pub struct Recognizer2D {
     backbone: Box<dyn Backbone>,
     head: Box<dyn Head>,
     preprocessor: Box<dyn DataPreprocessor>,
-    max_testing_views: Option<i64>,
+    /// Images per backbone call at test time.
+    test_chunk: i64,
     num_segments: Option<i64>,
     training: bool,
 }
@@ -102,7 +109,10 @@ impl Recognizer2D {
             backbone,
             head,
             preprocessor,
-            max_testing_views: test_cfg.max_testing_views.filter(|&v| v > 0),
+            test_chunk: test_cfg.max_testing_views.filter(|&v| v > 0).unwrap_or_else(|| {
+                let segs = num_segments.unwrap_or(1).max(1);
+                (TEST_CHUNK_IMAGES + segs - 1) / segs * segs
+            }),
             num_segments,
             training: false,
         })
@@ -118,13 +128,12 @@ impl Recognizer2D {
             });
         }
         let images = inputs.f_reshape([-1, size[2], size[3], size[4]]).map_err(err)?;
-        let feats = match self.max_testing_views {
-            Some(chunk) if !train && images.size()[0] > chunk => {
-                let parts: Result<Vec<Tensor>, ModelError> =
-                    images.split(chunk, 0).iter().map(|c| self.last_stage(c, false)).collect();
-                Tensor::f_cat(&parts?, 0).map_err(err)?
-            }
-            _ => self.last_stage(&images, train)?,
+        let feats = if !train && images.size()[0] > self.test_chunk {
+            let parts: Result<Vec<Tensor>, ModelError> =
+                images.split(self.test_chunk, 0).iter().map(|c| self.last_stage(c, false)).collect();
+            Tensor::f_cat(&parts?, 0).map_err(err)?
+        } else {
+            self.last_stage(&images, train)?
         };
         Ok((feats, size[1]))
     }
