@@ -1,7 +1,8 @@
 //! Stopping `tools/train` with signals: SIGTERM (twice, quickly) or SIGUSR1 mid-run ends
 //! it after an iteration with a complete checkpoint and status 75; `--resume` finishes
 //! with weights and optimizer state bit-identical to an uninterrupted run. A second
-//! SIGINT ends it at once without leaving a torn checkpoint.
+//! SIGINT ends it at once without leaving a torn checkpoint. A second trainer on a work dir
+//! in use is refused, naming the first; a killed trainer leaves no stale lock.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod support;
@@ -95,4 +96,29 @@ fn a_second_sigint_exits_at_once_without_a_torn_checkpoint() {
     if let Ok(last) = std::fs::read_to_string(work.join("last_checkpoint")) {
         support::tensors(Path::new(last.trim()));
     }
+}
+
+#[test]
+fn a_second_trainer_in_the_same_work_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::tiny_tsn(dir.path(), 30);
+    let work = dir.path().join("shared");
+    let mut first = train(&cfg, &work, false).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_iter(&work, 3, 30, &mut first);
+    let out = train(&cfg, &work, false).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let expected = format!(
+        "error: --work-dir: {} is in use by another training run (tools/train, pid {} on ",
+        work.display(),
+        first.id()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    // SIGKILL: the OS drops the lock with the process; --resume then starts afresh (no
+    // checkpoint was written yet) instead of failing on a stale lock.
+    signal(&first, "KILL");
+    first.wait().unwrap();
+    let out = train(&cfg, &work, true).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(work.join("iter_30.safetensors").is_file());
 }

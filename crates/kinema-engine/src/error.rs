@@ -111,6 +111,14 @@ pub enum EngineError {
         /// What went wrong and what was expected.
         message: String,
     },
+    /// A metric cannot score the results (non-finite scores: the model's outputs are broken).
+    #[error("{metric}: {message}")]
+    Evaluation {
+        /// The metric.
+        metric: String,
+        /// What was wrong, naming the sample.
+        message: String,
+    },
     /// The runner was used out of order (a bug in the calling code, not in the config).
     #[error("internal error: {0}")]
     Internal(&'static str),

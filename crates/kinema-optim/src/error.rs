@@ -20,6 +20,18 @@ pub enum OptimError {
         /// The wrapper's inner count (number of backward passes so far).
         inner_count: u64,
     },
+    /// Mixed precision skipped too many optimizer steps in a row: the loss or gradients are
+    /// not finite at any scale.
+    #[error(
+        "{count} optimizer steps in a row were skipped for inf/NaN gradients (loss scale now {loss_scale}): \
+         the loss or the model is not finite; training stopped (optim_wrapper.max_skipped_steps)"
+    )]
+    TooManySkippedSteps {
+        /// Steps skipped in a row.
+        count: u64,
+        /// The loss scale after the last backoff.
+        loss_scale: f64,
+    },
     /// The gradient norm is NaN or infinite in a full-precision run with clipping.
     #[error("the gradient norm is not finite ({value}); the optimizer was not stepped")]
     NonFiniteGradNorm {

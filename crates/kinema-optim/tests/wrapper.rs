@@ -133,6 +133,32 @@ fn amp_dtype_and_fixed_scale() {
     assert_eq!(common::values(p), vec![0.0, -3.0]);
 }
 
+/// A NaN loss under AMP: the dynamic scale halves at every skipped step (as GradScaler),
+/// and after `max_skipped_steps` skips in a row training stops with an error instead of
+/// skipping forever; a finite step in between resets the count.
+#[test]
+fn amp_stops_after_too_many_skipped_steps() {
+    let params = vec![("w".to_string(), Tensor::from_slice(&[1.0f32, 2.0]).set_requires_grad(true))];
+    let cfg = json!({"type": "AmpOptimWrapper", "max_skipped_steps": 3, "optimizer": {"type": "SGD", "lr": 0.1}});
+    let mut w = wrapper(&cfg, &params);
+    let p = &params[0].1;
+    let nan = || (p * f64::NAN).sum(Kind::Float);
+    for _ in 0..3 {
+        assert!(w.update_params(&nan()).expect("a skipped step").skipped);
+    }
+    assert!(!w.update_params(&p.sum(Kind::Float)).expect("a finite step").skipped);
+    for _ in 0..3 {
+        assert!(w.update_params(&nan()).expect("skips again").skipped);
+    }
+    let err = w.update_params(&nan()).expect_err("the fourth skip in a row");
+    assert_eq!(
+        err.to_string(),
+        "4 optimizer steps in a row were skipped for inf/NaN gradients (loss scale now 512): the loss or \
+         the model is not finite; training stopped (optim_wrapper.max_skipped_steps)"
+    );
+    assert_eq!(common::values(p), vec![0.9, 1.9], "only the finite step changed the weights");
+}
+
 #[test]
 fn non_finite_loss_without_amp_is_an_error_and_changes_nothing() {
     let params = vec![("w".to_string(), Tensor::from_slice(&[1.0f32, 2.0]).set_requires_grad(true))];

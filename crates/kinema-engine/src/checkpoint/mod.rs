@@ -130,15 +130,111 @@ pub fn last_checkpoint_file(work_dir: &Path) -> PathBuf {
     work_dir.join("last_checkpoint")
 }
 
-/// The checkpoint `work_dir/last_checkpoint` points to, if the file and its target exist.
-pub fn find_last_checkpoint(work_dir: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(last_checkpoint_file(work_dir)).ok()?;
-    let path = PathBuf::from(text.trim());
+/// The checkpoint `work_dir/last_checkpoint` points to, for `--resume`: `None` only when
+/// the work dir has no `last_checkpoint` and no checkpoint (a fresh run). A `last_checkpoint`
+/// that cannot be read or points to no file, or checkpoints without a `last_checkpoint`,
+/// are errors: starting over would overwrite what is there.
+pub fn find_last_checkpoint(work_dir: &Path) -> Result<Option<PathBuf>, EngineError> {
+    let file = last_checkpoint_file(work_dir);
+    let err = |message: String| EngineError::Resume { path: file.clone(), message };
+    let text = match std::fs::read(&file) {
+        Ok(bytes) => {
+            String::from_utf8(bytes).map_err(|_| err("is not text; expected the path of a checkpoint".into()))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let found = checkpoints_in(work_dir);
+            if found.is_empty() {
+                return Ok(None);
+            }
+            return Err(err(format!(
+                "is missing, but the work dir holds {} checkpoint(s) ({}); resume from one with --resume PATH \
+                 or train in another --work-dir (starting over would overwrite them)",
+                found.len(),
+                found.join(", ")
+            )));
+        }
+        Err(e) => return Err(err(format!("cannot be read: {e}"))),
+    };
+    let named = text.trim();
+    if named.is_empty() {
+        return Err(err("is empty; expected the path of a checkpoint".into()));
+    }
+    let path = PathBuf::from(named);
     let path = if path.is_absolute() || path.exists() { path } else { work_dir.join(path) };
-    path.is_file().then_some(path)
+    if !path.is_file() {
+        return Err(err(format!(
+            "points to {}, which {}; resume from another checkpoint with --resume PATH",
+            path.display(),
+            if path.exists() { "is not a file" } else { "does not exist" }
+        )));
+    }
+    Ok(Some(path))
+}
+
+/// The names of the checkpoints (`epoch_*`, `iter_*`, `best_*` in a checkpoint format)
+/// directly in `dir`, sorted.
+fn checkpoints_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            ["epoch_", "iter_", "best_"].iter().any(|p| n.starts_with(p))
+                && [".pth", ".safetensors", ".pt"].iter().any(|x| n.ends_with(x))
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 /// Points `work_dir/last_checkpoint` at `checkpoint` (atomically).
 pub fn set_last_checkpoint(work_dir: &Path, checkpoint: &Path) -> Result<(), EngineError> {
     write_atomic(&last_checkpoint_file(work_dir), checkpoint.to_string_lossy().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(work: &Path) -> String {
+        find_last_checkpoint(work).unwrap_err().to_string()
+    }
+
+    /// `--resume` never starts over where there is something to lose.
+    #[test]
+    fn last_checkpoint_is_found_or_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path();
+        let last = last_checkpoint_file(work);
+        assert_eq!(find_last_checkpoint(work).unwrap(), None, "an empty work dir: a fresh run");
+        std::fs::write(work.join("epoch_3.pth"), b"x").unwrap();
+        assert_eq!(
+            message(work),
+            format!(
+                "cannot resume from {}: is missing, but the work dir holds 1 checkpoint(s) (epoch_3.pth); resume from \
+                 one with --resume PATH or train in another --work-dir (starting over would overwrite them)",
+                last.display()
+            )
+        );
+        std::fs::write(&last, work.join("epoch_9.pth").to_string_lossy().as_bytes()).unwrap();
+        assert_eq!(
+            message(work),
+            format!(
+                "cannot resume from {}: points to {}, which does not exist; resume from another checkpoint with \
+                 --resume PATH",
+                last.display(),
+                work.join("epoch_9.pth").display()
+            )
+        );
+        std::fs::write(&last, [0xff, 0xfe, 0x00]).unwrap();
+        assert_eq!(
+            message(work),
+            format!("cannot resume from {}: is not text; expected the path of a checkpoint", last.display())
+        );
+        std::fs::write(&last, b"  \n").unwrap();
+        assert!(message(work).ends_with("is empty; expected the path of a checkpoint"));
+        std::fs::write(&last, b"epoch_3.pth\n").unwrap();
+        assert_eq!(find_last_checkpoint(work).unwrap(), Some(work.join("epoch_3.pth")), "relative to the work dir");
+    }
 }

@@ -71,6 +71,20 @@ register!(MetricKind, "AccMetric", AccMetric);
 
 impl Metric for AccMetric {
     fn compute(&self, results: &[SampleResult], _: &EvalInfo<'_>) -> Result<Metrics, EngineError> {
+        if let Some((r, i)) = results.iter().find_map(|r| r.scores.iter().position(|s| !s.is_finite()).map(|i| (r, i)))
+        {
+            // NumPy would rank NaN above every score and count it as a prediction: refuse.
+            return Err(EngineError::Evaluation {
+                metric: "AccMetric".into(),
+                message: format!(
+                    "sample {}{} has a non-finite score ({} for class {i}); the model's outputs are broken \
+                     (NaN or infinite weights or inputs), so no accuracy is reported",
+                    r.index,
+                    r.source.as_deref().map(|s| format!(" ({s})")).unwrap_or_default(),
+                    r.scores[i]
+                ),
+            });
+        }
         let labelled: Vec<(&[f32], i64)> =
             results.iter().filter_map(|r| r.label.map(|l| (r.scores.as_slice(), l))).collect();
         let mut out = Metrics::new();
@@ -107,15 +121,19 @@ fn argmax(scores: &[f32]) -> usize {
     best
 }
 
-/// The fraction of samples whose label is among the `k` highest scores.
+/// The fraction of samples whose label is among the `k` highest scores, ranked as
+/// MMAction2's `np.argsort(scores)[-k:]` with a stable sort: among equal scores the class
+/// with the higher index ranks higher (eight equal scores give top-1 to the last class
+/// only, not to all eight). Scores must be finite.
 pub fn top_k_accuracy(samples: &[(&[f32], i64)], k: usize) -> f64 {
     let hits = samples
         .iter()
         .filter(|(scores, label)| {
             let Ok(label) = usize::try_from(*label) else { return false };
             let Some(&own) = scores.get(label) else { return false };
-            // The label is in the top k when fewer than k classes score strictly higher.
-            scores.iter().filter(|&&s| s > own).count() < k
+            // Classes ranked above the label: higher scores, and equal scores at higher indices.
+            let above = scores.iter().enumerate().filter(|&(i, &s)| s > own || (s == own && i > label)).count();
+            above < k
         })
         .count();
     hits as f64 / samples.len() as f64
@@ -152,5 +170,37 @@ mod tests {
         assert_eq!(top_k_accuracy(&samples, 2), 0.75);
         // classes {0 (pred only), 1: 1/2, 2: 1/2} -> (0 + 0.5 + 0.5) / 3
         assert!((mean_class_accuracy(&samples) - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    /// Eight equal scores (e.g. eight identical class names): MMAction2's argsort puts the
+    /// last class first, so only label 7 is a top-1 hit and labels 3..7 top-5 hits; its
+    /// argmax (mean class accuracy) picks class 0.
+    #[test]
+    fn ties_rank_as_numpy_argsort() {
+        let equal = vec![0.125f32; 8];
+        let samples: Vec<(&[f32], i64)> = (0..8).map(|l| (equal.as_slice(), l)).collect();
+        assert_eq!(top_k_accuracy(&samples, 1), 1.0 / 8.0);
+        assert_eq!(top_k_accuracy(&samples, 5), 5.0 / 8.0);
+        // predictions all 0: class 0 recall 1, classes 1..7 recall 0
+        assert!((mean_class_accuracy(&samples) - 1.0 / 8.0).abs() < 1e-12);
+        // a tie below the top: [0.5, 0.2, 0.2, 0.1] with label 1 is ranked third (class 2 first)
+        let s = [0.5f32, 0.2, 0.2, 0.1];
+        assert_eq!(top_k_accuracy(&[(&s, 1)], 2), 0.0);
+        assert_eq!(top_k_accuracy(&[(&s, 2)], 2), 1.0);
+    }
+
+    #[test]
+    fn non_finite_scores_are_refused() {
+        let metric = AccMetric { config: serde_json::from_value(serde_json::json!({})).unwrap() };
+        let results = vec![
+            SampleResult { index: 0, scores: vec![0.1, 0.9], label: Some(1), source: None },
+            SampleResult { index: 1, scores: vec![f32::NAN, 0.5], label: Some(0), source: Some("b.mp4".into()) },
+        ];
+        let err = metric.compute(&results, &EvalInfo::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "AccMetric: sample 1 (b.mp4) has a non-finite score (NaN for class 0); the model's outputs are broken \
+             (NaN or infinite weights or inputs), so no accuracy is reported"
+        );
     }
 }

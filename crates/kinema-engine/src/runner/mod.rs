@@ -18,6 +18,7 @@ mod parts;
 mod resume;
 mod stop;
 mod train_step;
+pub mod work_dir_lock;
 
 pub use build::resolved_dump_name;
 pub use config::{resolved_config, RunnerConfig};
@@ -234,10 +235,17 @@ impl Runner {
         self.hooks.iter().map(|h| (h.hook.name().to_string(), h.priority)).collect()
     }
 
-    /// Trains: builds the training parts, loads or resumes, runs the train loop. A
+    /// Trains: takes the work dir's lock ([`work_dir_lock`]), builds the training parts,
+    /// loads or resumes, runs the train loop. A
     /// SIGUSR1, SIGTERM or SIGINT during the loop stops it after the current iteration
     /// with a checkpoint ([`TrainEnd::Stopped`]; see [`stop`](self::stop)).
     pub fn train(&mut self) -> Result<TrainEnd, EngineError> {
+        // Rank 0 writes the checkpoints: one trainer per work dir.
+        let _lock = if self.env.is_main() && !self.options.dry_run {
+            Some(work_dir_lock::WorkDirLock::acquire(&self.env.work_dir)?)
+        } else {
+            None
+        };
         let mut train_loop: Box<dyn TrainLoop> = self.build_train_parts()?;
         self.call_hooks(|h, r| h.before_run(r))?;
         self.model.init_weights()?;

@@ -112,7 +112,7 @@ impl Runner {
             (Resume::From(p), _) => Some(p.clone()),
             (Resume::Auto, _) | (Resume::No, true) => match (&load_from, self.train_parts.is_some()) {
                 (Some(p), _) => Some(p.clone()),
-                (None, _) => match checkpoint::find_last_checkpoint(&self.env.work_dir) {
+                (None, _) => match checkpoint::find_last_checkpoint(&self.env.work_dir)? {
                     Some(p) => Some(p),
                     None => {
                         log::warn!("resume: no checkpoint in {}; starting from scratch", self.env.work_dir.display());

@@ -196,6 +196,19 @@ pub struct AmpOptimWrapperConfig {
     /// arguments (`init_scale`, `growth_factor`, `backoff_factor`, `growth_interval`).
     #[serde(default = "dynamic")]
     pub loss_scale: LossScale,
+    /// The most optimizer steps in a row that may be skipped for inf/NaN gradients before
+    /// training stops with an error (Kinema addition; MMEngine skips forever, so a NaN loss
+    /// trains nothing and still saves checkpoints). The default allows the first steps of a
+    /// dynamic scale to settle: 65536 halves to 1 in 16 skips.
+    #[serde(default = "default_max_skipped_steps")]
+    pub max_skipped_steps: u64,
+}
+
+/// The default of [`AmpOptimWrapperConfig::max_skipped_steps`].
+pub const DEFAULT_MAX_SKIPPED_STEPS: u64 = 50;
+
+fn default_max_skipped_steps() -> u64 {
+    DEFAULT_MAX_SKIPPED_STEPS
 }
 
 fn dynamic() -> LossScale {
@@ -282,6 +295,7 @@ impl Component<OptimWrapperKind> for PlainWrapper {
             clip: c.clip_grad.as_ref(),
             accumulative_counts: c.accumulative_counts,
             amp: None,
+            max_skipped_steps: 0,
         };
         Ok(Box::new(OptimWrapper::from_parts(parts, ctx)?))
     }
@@ -313,6 +327,7 @@ impl Component<OptimWrapperKind> for AmpWrapper {
             clip: c.clip_grad.as_ref(),
             accumulative_counts: c.accumulative_counts,
             amp: Some((c.dtype.unwrap_or(AmpDtype::Float16), scaler.0, scaler.1)),
+            max_skipped_steps: c.max_skipped_steps,
         };
         Ok(Box::new(OptimWrapper::from_parts(parts, ctx)?))
     }

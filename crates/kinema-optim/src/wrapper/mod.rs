@@ -69,6 +69,8 @@ pub(crate) struct Parts<'a> {
     pub accumulative_counts: u64,
     /// AMP: the autocast dtype, the scaler arguments and whether the scale is fixed.
     pub amp: Option<(AmpDtype, GradScalerCfg, bool)>,
+    /// AMP: how many optimizer steps in a row may be skipped for inf/NaN gradients.
+    pub max_skipped_steps: u64,
 }
 
 /// Identity of a gradient tensor right after it was zeroed: (version counter, data pointer).
@@ -87,6 +89,9 @@ pub struct OptimWrapper {
     max_counts: Option<u64>,
     remainder_counts: u64,
     amp: Option<(AmpDtype, GradScaler)>,
+    /// AMP: the most steps in a row that may be skipped, and how many were.
+    max_skipped_steps: u64,
+    skipped_in_a_row: u64,
     /// Gradients as they were after the last `zero_grad` (PyTorch sets them to `None`; tch
     /// can only zero them, so a parameter counts as having a gradient when its gradient
     /// changed since).
@@ -130,6 +135,8 @@ impl OptimWrapper {
             max_counts: None,
             remainder_counts: 0,
             amp,
+            max_skipped_steps: parts.max_skipped_steps,
+            skipped_in_a_row: 0,
             marks: HashMap::new(),
             grad_sync: None,
         })
@@ -311,11 +318,17 @@ impl OptimWrapper {
             (Some((_, scaler)), Some(found_inf)) => {
                 info.skipped = found_inf.f_double_value(&[])? != 0.0;
                 if info.skipped {
+                    self.skipped_in_a_row += 1;
                     log::warn!("inf or NaN gradients: optimizer step skipped, loss scale reduced");
                 } else {
+                    self.skipped_in_a_row = 0;
                     self.optimizer.step(&self.groups[..self.num_groups], &has_grad)?;
                 }
                 scaler.update(&found_inf)?;
+                if self.skipped_in_a_row > self.max_skipped_steps {
+                    let loss_scale = scaler.scale_value();
+                    return Err(OptimError::TooManySkippedSteps { count: self.skipped_in_a_row, loss_scale });
+                }
             }
             _ => {
                 if let Some(norm) = info.grad_norm.filter(|n| !n.is_finite()) {
