@@ -27,7 +27,8 @@ pub fn parse_overrides<S: AsRef<str>>(args: &[S]) -> Result<Vec<(String, Value)>
                 reason: "the key must be a dotted path with no empty parts, like `model.backbone.depth`".into(),
             });
         }
-        let parsed = parse_override_value(value);
+        let parsed = parse_override_value(value)
+            .map_err(|reason| ConfigError::BadOverride { argument: arg.to_string(), reason })?;
         out.retain(|(k, _)| k != key);
         out.push((key.to_string(), parsed));
     }

@@ -4,21 +4,33 @@
 
 use serde_json::Value;
 
-/// Parses one override value (the text after the first `=`).
-pub fn parse_override_value(text: &str) -> Value {
+/// The deepest list nesting an override value may have.
+pub const MAX_OVERRIDE_DEPTH: usize = 32;
+
+/// Parses one override value (the text after the first `=`). Unbalanced brackets are an
+/// error (MMEngine asserts the same: "Imbalanced brackets exist in ..."), and so is a value
+/// nested deeper than [`MAX_OVERRIDE_DEPTH`] lists.
+pub fn parse_override_value(text: &str) -> Result<Value, String> {
     let trimmed = text.trim_matches(|c| c == '\'' || c == '"');
     let compact: String = trimmed.chars().filter(|c| *c != ' ').collect();
-    parse_iterable(&compact)
+    let count = |c: char| compact.chars().filter(|&x| x == c).count();
+    if count('(') != count(')') || count('[') != count(']') {
+        return Err(format!("imbalanced brackets in {compact:?}; expected every ( and [ closed, like (0.9,0.98)"));
+    }
+    parse_iterable(&compact, 0)
 }
 
-fn parse_iterable(val: &str) -> Value {
+fn parse_iterable(val: &str, depth: usize) -> Result<Value, String> {
+    if depth > MAX_OVERRIDE_DEPTH {
+        return Err(format!("lists nested deeper than {MAX_OVERRIDE_DEPTH} levels"));
+    }
     let val = val.trim_matches(|c| c == '\'' || c == '"');
-    let inner = if (val.starts_with('(') && val.ends_with(')') && val.len() >= 2)
-        || (val.starts_with('[') && val.ends_with(']') && val.len() >= 2)
-    {
+    let bracketed = (val.starts_with('(') && val.ends_with(')') && val.len() >= 2)
+        || (val.starts_with('[') && val.ends_with(']') && val.len() >= 2);
+    let inner = if bracketed {
         &val[1..val.len() - 1]
     } else if !val.contains(',') {
-        return parse_scalar(val);
+        return Ok(parse_scalar(val));
     } else {
         val
     };
@@ -26,10 +38,14 @@ fn parse_iterable(val: &str) -> Value {
     let mut rest = inner;
     while !rest.is_empty() {
         let comma = find_next_comma(rest);
-        values.push(parse_iterable(&rest[..comma]));
+        if !bracketed && comma == val.len() {
+            // No comma at the top level and no brackets to strip: parsing would not progress.
+            return Err(format!("cannot split {val:?} into list items; expected items like a,b or [a,b]"));
+        }
+        values.push(parse_iterable(&rest[..comma], depth + 1)?);
         rest = if comma < rest.len() { &rest[comma + 1..] } else { "" };
     }
-    Value::Array(values)
+    Ok(Value::Array(values))
 }
 
 /// The index of the first comma outside brackets, or the length of `s`.
@@ -119,11 +135,30 @@ mod tests {
 
     #[test]
     fn scalars_follow_python_order() {
-        assert_eq!(parse_override_value("007"), json!(7));
-        assert_eq!(parse_override_value("1_000"), json!(1000));
-        assert_eq!(parse_override_value("0x10"), json!("0x10"));
-        assert_eq!(parse_override_value("TRUE"), json!(true));
-        assert_eq!(parse_override_value("none"), json!("none"));
-        assert_eq!(parse_override_value("-inf"), json!("-inf"));
+        let p = |t: &str| parse_override_value(t).unwrap();
+        assert_eq!(p("007"), json!(7));
+        assert_eq!(p("1_000"), json!(1000));
+        assert_eq!(p("0x10"), json!("0x10"));
+        assert_eq!(p("TRUE"), json!(true));
+        assert_eq!(p("none"), json!("none"));
+        assert_eq!(p("-inf"), json!("-inf"));
+    }
+
+    /// These aborted every tool (unbounded recursion) or took gigabytes.
+    #[test]
+    fn broken_values_are_errors_not_aborts() {
+        assert_eq!(
+            parse_override_value("(0.9,0.98").unwrap_err(),
+            "imbalanced brackets in \"(0.9,0.98\"; expected every ( and [ closed, like (0.9,0.98)"
+        );
+        assert_eq!(
+            parse_override_value("),(").unwrap_err(),
+            "cannot split \"),(\" into list items; expected items like a,b or [a,b]"
+        );
+        let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(parse_override_value(&deep).unwrap_err(), "lists nested deeper than 32 levels");
+        let ok = format!("{}1{}", "[".repeat(32), "]".repeat(32));
+        assert!(parse_override_value(&ok).is_ok());
+        assert_eq!(parse_override_value("[(1,2),[3]]").unwrap(), json!([[1, 2], [3]]));
     }
 }
