@@ -23,6 +23,12 @@ struct Machine<'a> {
     memo: HashMap<u64, V>,
 }
 
+impl Drop for Machine<'_> {
+    fn drop(&mut self) {
+        super::object::dismantle(self.stack.drain(..).chain(self.memo.drain().map(|(_, v)| v)));
+    }
+}
+
 fn shared<T>(v: T) -> Rc<RefCell<T>> {
     Rc::new(RefCell::new(v))
 }

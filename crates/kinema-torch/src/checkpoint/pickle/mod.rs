@@ -41,7 +41,9 @@ pub(crate) fn unpickle<E: From<PickleError>>(
     let root = machine::run(data)?;
     let budget = 1_000_000 + 1024 * data.len() as u64;
     let mut m = Materializer { load, budget };
-    m.convert(&root, 0)
+    let out = m.convert(&root, 0);
+    object::dismantle([root]);
+    out
 }
 
 #[cfg(test)]

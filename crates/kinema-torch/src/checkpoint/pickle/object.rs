@@ -189,6 +189,53 @@ pub(crate) enum ArrayV {
     Opaque(ObjV),
 }
 
+/// Frees values without recursion: a pickle can nest lists a million deep in 2 MB, and
+/// the default recursive drop of such a chain overflows the stack. Containers owned only
+/// here are emptied onto a work list; shared ones just lose this reference (their last
+/// owner, also freed through here, empties them).
+pub(crate) fn dismantle(values: impl IntoIterator<Item = V>) {
+    let mut work: Vec<V> = values.into_iter().collect();
+    let object = |o: ObjV, work: &mut Vec<V>| {
+        let ObjV { args, kwargs, state, list_items, dict_items, .. } = o;
+        work.push(args);
+        work.extend(kwargs.into_iter().chain(state).chain(list_items));
+        work.extend(dict_items.into_iter().flat_map(|(k, v)| [k, v]));
+    };
+    while let Some(v) = work.pop() {
+        match v {
+            V::List(rc) | V::Set(rc, _) => {
+                if let Ok(cell) = Rc::try_unwrap(rc) {
+                    work.extend(cell.into_inner());
+                }
+            }
+            V::Tuple(mut rc) => {
+                if let Some(items) = Rc::get_mut(&mut rc) {
+                    work.extend(items.iter_mut().map(|v| std::mem::replace(v, V::None)));
+                }
+            }
+            V::Dict(rc) => {
+                if let Ok(cell) = Rc::try_unwrap(rc) {
+                    let DictV { items, attrs, .. } = cell.into_inner();
+                    work.extend(items.into_iter().flat_map(|(k, v)| [k, v]).chain(attrs));
+                }
+            }
+            V::Object(rc) => {
+                if let Ok(cell) = Rc::try_unwrap(rc) {
+                    object(cell.into_inner(), &mut work);
+                }
+            }
+            V::Array(rc) => {
+                if let Ok(cell) = Rc::try_unwrap(rc) {
+                    if let ArrayV::Opaque(o) = cell.into_inner() {
+                        object(o, &mut work);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Turns the working value tree into the public [`PyValue`] tree, creating tensors through
 /// `load`. Shared sub-trees are copied; `budget` bounds the total work so that a small
 /// malicious pickle (deep sharing, cycles) cannot make it explode.

@@ -109,3 +109,20 @@ fn persistent_ids_other_than_storages_are_refused() {
     let err = read(b"\x80\x02X\x03\x00\x00\x00abcQ.").unwrap_err();
     assert!(err.message.contains("unsupported persistent id"), "{err}");
 }
+
+/// A 2 MB pickle of lists nested 1,000,000 deep (and the same depth left on the stack
+/// when the pickle is cut short): an error, never a stack overflow while building,
+/// converting or freeing the values.
+#[test]
+fn a_million_nested_lists_are_refused_without_overflow() {
+    let n = 1_000_000;
+    let mut p = b"\x80\x02".to_vec();
+    p.extend(std::iter::repeat_n(b']', n));
+    p.extend(std::iter::repeat_n(b'a', n - 1));
+    p.push(b'.');
+    let err = read(&p).unwrap_err();
+    assert!(err.message.contains("nested too deeply"), "{err}");
+    // Truncated after the appends: the nested value is dropped from the machine's stack.
+    let err = read(&p[..p.len() - 1]).unwrap_err();
+    assert!(err.message.contains("truncated"), "{err}");
+}
