@@ -263,18 +263,7 @@ fn a_dead_node_ends_the_job_naming_it(cluster: &Cluster, work: &Path, n2: &str) 
             })
             .is_some_and(|l| l.contains("[  3/400]") || l.contains("[3/400]"))
     });
-    let rank1 = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
-        .find(|e| {
-            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
-            let has = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
-            has(&cmdline, dir.to_str().unwrap()) && has(&environ, "SLURM_PROCID=1\0") && has(&cmdline, "train")
-        })
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .expect("rank 1's process");
+    let rank1 = support::process_with(&[dir.to_str().unwrap(), "train"], "SLURM_PROCID=1").expect("rank 1's process");
     let killed = Instant::now();
     Command::new("kill").args(["-KILL", &rank1]).status().unwrap();
     let out = child.wait_with_output().unwrap();

@@ -2,7 +2,8 @@
 //! it after an iteration with a complete checkpoint and status 75; `--resume` finishes
 //! with weights and optimizer state bit-identical to an uninterrupted run. A second
 //! SIGINT ends it at once without leaving a torn checkpoint. A second trainer on a work dir
-//! in use is refused, naming the first; a killed trainer leaves no stale lock.
+//! in use is refused, naming the first; a killed trainer leaves no stale lock. A frozen
+//! rank (SIGSTOP) ends a 2-rank job within `heartbeat_timeout`, named by the other.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod support;
@@ -28,7 +29,8 @@ fn wait_for_iter(work: &Path, n: u64, total: u64, child: &mut Child) {
         for d in logs {
             let log = d.path().join(format!("{}.log", d.file_name().to_string_lossy()));
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            if text.contains(&format!("[{n:>2}/{total}]")) {
+            let width = total.to_string().len();
+            if text.contains(&format!("[{n:>width$}/{total}]")) {
                 return;
             }
         }
@@ -121,4 +123,31 @@ fn a_second_trainer_in_the_same_work_dir_is_refused() {
     let out = train(&cfg, &work, true).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(work.join("iter_30.safetensors").is_file());
+}
+
+#[test]
+fn a_frozen_rank_ends_the_job_within_the_heartbeat_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::tiny_tsn(dir.path(), 400);
+    let work = dir.path().join("frozen");
+    let mut c = Command::new(support::bin("launch"));
+    c.args(["--nproc-per-node", "2", "--"]).arg(support::bin("train")).arg(&cfg);
+    c.args(["--work-dir", work.to_str().unwrap(), "--device", "cpu", "--launcher", "pytorch"]);
+    c.args(["--cfg-options", "env_cfg.dist_cfg.heartbeat_timeout=5"]).env("OMP_NUM_THREADS", "1");
+    // The output goes to a file: a pipe nobody reads would fill and stall the ranks.
+    let out_path = dir.path().join("frozen.out");
+    let out_file = std::fs::File::create(&out_path).unwrap();
+    let mut child = c.stdout(out_file.try_clone().unwrap()).stderr(out_file).spawn().unwrap();
+    wait_for_iter(&work, 3, 400, &mut child);
+    let rank1 = support::process_with(&[work.to_str().unwrap(), "train"], "RANK=1").expect("rank 1's process");
+    let frozen = Instant::now();
+    assert!(Command::new("kill").args(["-STOP", &rank1]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    let took = frozen.elapsed();
+    let _ = Command::new("kill").args(["-KILL", &rank1]).status();
+    let log = std::fs::read_to_string(&out_path).unwrap();
+    assert!(!status.success());
+    assert!(log.contains("rank 0/2: rank 1 on ") && log.contains(" stopped responding: no heartbeat for "), "{log}");
+    assert!(log.contains("(limit 5 s); ending this rank"), "{log}");
+    assert!(took < Duration::from_secs(40), "the job took {took:?} to end");
 }

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use kinema_torch::dist::{all_reduce_mean_bucketed, DistBackend, ProcessGroup, ProcessGroupOptions, ReduceOp};
+use kinema_torch::dist::{
+    all_reduce_mean_bucketed, DistBackend, ProcessGroup, ProcessGroupOptions, ReduceOp, Watchdog,
+};
 use tch::{Device, Kind, Tensor};
 
 fn opts(rank: usize, world_size: usize, port: u16, timeout_ms: u64) -> ProcessGroupOptions {
@@ -116,7 +118,7 @@ fn a_dead_rank_is_named_by_the_survivor() {
     let port = free_port();
     let survivor = std::thread::spawn(move || {
         let pg = ProcessGroup::new(&opts(0, 2, port, 4_000)).unwrap();
-        let _beat = pg.start_heartbeat(Duration::from_millis(200)).unwrap();
+        let _beat = pg.start_heartbeat(Duration::from_millis(200), None).unwrap();
         pg.barrier().unwrap();
         std::thread::sleep(Duration::from_millis(300));
         let t = Tensor::from_slice(&[1.0f32]);
@@ -126,7 +128,7 @@ fn a_dead_rank_is_named_by_the_survivor() {
     });
     {
         let pg = ProcessGroup::new(&opts(1, 2, port, 4_000)).unwrap();
-        let _beat = pg.start_heartbeat(Duration::from_millis(200)).unwrap();
+        let _beat = pg.start_heartbeat(Duration::from_millis(200), None).unwrap();
         pg.barrier().unwrap();
         // rank 1 "dies": it leaves without taking part in the all-reduce
     }
@@ -134,4 +136,42 @@ fn a_dead_rank_is_named_by_the_survivor() {
     assert!(err.starts_with("rank 0/2: all_reduce failed: "), "{err}");
     assert!(err.contains("stopped responding: rank 1 (last heartbeat"), "{err}");
     assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+/// A rank that stays alive but silent (SIGSTOP, a hung machine): the other rank's
+/// watchdog names it after `silent_after`, while it waits in a collective that would
+/// otherwise wait for the whole timeout.
+#[test]
+fn a_silent_rank_is_reported_by_the_watchdog() {
+    let port = free_port();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let survivor = std::thread::spawn(move || {
+        let pg = ProcessGroup::new(&opts(0, 2, port, 60_000)).unwrap();
+        pg.set_rank_hosts(vec!["n1".into(), "n2".into()]);
+        let tx = std::sync::Mutex::new(tx);
+        let watchdog = Watchdog {
+            silent_after: Duration::from_secs(1),
+            on_silent: Box::new(move |m| {
+                let _ = tx.lock().unwrap().send(m);
+            }),
+        };
+        let _beat = pg.start_heartbeat(Duration::from_millis(100), Some(watchdog)).unwrap();
+        pg.barrier().unwrap();
+        // Rank 1 never joins this all-reduce; the 60 s timeout would end it.
+        let t = Tensor::from_slice(&[1.0f32]);
+        let _ = pg.all_reduce(&[&t], ReduceOp::Sum);
+    });
+    let pg = ProcessGroup::new(&opts(1, 2, port, 60_000)).unwrap();
+    let beat = pg.start_heartbeat(Duration::from_millis(100), None).unwrap();
+    pg.barrier().unwrap();
+    let start = Instant::now();
+    drop(beat); // rank 1 goes silent but keeps its connections
+    let message = rx.recv_timeout(Duration::from_secs(20)).expect("the watchdog's report");
+    assert!(message.starts_with("rank 1 on n2 stopped responding: no heartbeat for 1."), "{message}");
+    assert!(message.ends_with(" s (limit 1 s)"), "{message}");
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    // Let the survivor's all-reduce finish so that both threads end.
+    let t = Tensor::from_slice(&[1.0f32]);
+    pg.all_reduce(&[&t], ReduceOp::Sum).unwrap();
+    survivor.join().unwrap();
 }

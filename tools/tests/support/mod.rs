@@ -87,3 +87,20 @@ pub fn tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The PID of a running process whose command line contains every one of `args` and whose
+/// environment has `env_entry` (`KEY=value`).
+pub fn process_with(args: &[&str], env_entry: &str) -> Option<String> {
+    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let entry = format!("{env_entry}\0");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .find(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            args.iter().all(|a| has(&cmdline, a.as_bytes())) && has(&environ, entry.as_bytes())
+        })
+        .map(|e| e.file_name().to_string_lossy().to_string())
+}

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use kinema_core::Config;
 use kinema_models::recognizer::{FeatureGather, ModelError};
-use kinema_torch::dist::{all_reduce_mean_bucketed, DistBackend, Heartbeat, ProcessGroup, ProcessGroupOptions};
+use kinema_torch::dist::{
+    all_reduce_mean_bucketed, DistBackend, Heartbeat, ProcessGroup, ProcessGroupOptions, Watchdog,
+};
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
@@ -22,6 +24,9 @@ pub const DEFAULT_TIMEOUT_SECS: f64 = 1800.0;
 pub const DEFAULT_NCCL_TIMEOUT_SECS: f64 = 600.0;
 /// How long joining may take by default (`env_cfg.dist_cfg.connect_timeout`).
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 60.0;
+
+/// How long another rank may stay silent by default (`env_cfg.dist_cfg.heartbeat_timeout`).
+pub const DEFAULT_HEARTBEAT_TIMEOUT_SECS: f64 = 60.0;
 /// DDP's default gradient bucket size.
 pub const BUCKET_BYTES: usize = 25 * 1024 * 1024;
 
@@ -57,6 +62,7 @@ impl DistRuntime {
             if backend == DistBackend::Nccl { DEFAULT_NCCL_TIMEOUT_SECS } else { DEFAULT_TIMEOUT_SECS };
         let timeout = seconds("env_cfg.dist_cfg.timeout", default_timeout)?;
         let connect = seconds("env_cfg.dist_cfg.connect_timeout", DEFAULT_CONNECT_TIMEOUT_SECS)?;
+        let silent = seconds("env_cfg.dist_cfg.heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT_SECS)?;
         let at = format!("{}:{} (from {})", dist.master_addr, dist.master_port, dist.master_source);
         // A name that does not resolve would make every rank retry until the timeout.
         if let Err(e) = std::net::ToSocketAddrs::to_socket_addrs(&(dist.master_addr.as_str(), dist.master_port)) {
@@ -82,7 +88,21 @@ impl DistRuntime {
         let group = ProcessGroup::new(&opts).map_err(|e| {
             EngineError::dist(format!("rank {}/{}: joining the process group at {at}", dist.rank, dist.world_size), e)
         })?;
-        let heartbeat = group.start_heartbeat(Duration::from_secs(1)).map_err(dist_err)?;
+        let (rank, world_size) = (dist.rank, dist.world_size);
+        let watchdog = Watchdog {
+            silent_after: Duration::from_secs_f64(silent),
+            on_silent: Box::new(move |message| {
+                log::error!(
+                    "rank {rank}/{world_size}: {message}; ending this rank (env_cfg.dist_cfg.heartbeat_timeout)"
+                );
+                log::logger().flush();
+                // The main thread is blocked in a collective: leave without unwinding or
+                // running libtorch's static destructors under it.
+                // SAFETY: _exit ends the process at once; nothing runs after it.
+                unsafe { libc::_exit(1) }
+            }),
+        };
+        let heartbeat = group.start_heartbeat(Duration::from_secs(1), Some(watchdog)).map_err(dist_err)?;
         let hosts = gather_hosts(&group)?;
         log::info!("rank {}/{}: ranks by host: {}", dist.rank, dist.world_size, hosts.join(", "));
         group.set_rank_hosts(hosts);

@@ -73,6 +73,11 @@ pub struct DistCfg {
     /// does not resolve fails at once.
     #[serde(default)]
     pub connect_timeout: Option<f64>,
+    /// Seconds another rank may go without a heartbeat (a frozen or stopped process, a hung
+    /// machine) before this rank ends the job naming it (Kinema addition, default 60;
+    /// PyTorch waits for the collective `timeout`).
+    #[serde(default)]
+    pub heartbeat_timeout: Option<f64>,
 }
 
 /// `env_cfg`: MMEngine's environment settings.

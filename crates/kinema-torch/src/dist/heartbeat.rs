@@ -5,7 +5,7 @@
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -80,15 +80,57 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// Watching the other ranks: one whose heartbeat is older than `silent_after` (a frozen
+/// or stopped process, a hung machine) is reported through `on_silent`, so a job does not
+/// wait for the collective timeout (30 minutes with Gloo).
+pub struct Watchdog {
+    /// How old another rank's heartbeat may get.
+    pub silent_after: Duration,
+    /// Called once, from the heartbeat thread, with a message naming the silent rank.
+    pub on_silent: Box<dyn Fn(String) + Send>,
+}
+
 /// The background thread writing this rank's heartbeat; stops when dropped.
 pub struct Heartbeat {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
+/// What the heartbeat thread needs to watch the others.
+pub(crate) struct Watch {
+    pub world_size: usize,
+    pub names: Arc<Mutex<Vec<String>>>,
+    pub watchdog: Watchdog,
+}
+
+impl Watch {
+    /// The first rank whose heartbeat is older than the limit, described.
+    fn silent(&self, conn: &StoreConn, own_rank: usize) -> Option<String> {
+        let limit = self.watchdog.silent_after.as_millis() as u64;
+        let now = now_ms();
+        for rank in (0..self.world_size).filter(|&r| r != own_rank) {
+            let Ok(Some(bytes)) = conn.try_get(&key(rank)) else { continue };
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[..8.min(bytes.len())]);
+            let age = now.saturating_sub(u64::from_le_bytes(b));
+            if age > limit {
+                let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
+                let who = names.get(rank).map(|n| format!("rank {rank} on {n}")).unwrap_or(format!("rank {rank}"));
+                return Some(format!(
+                    "{who} stopped responding: no heartbeat for {:.1} s (limit {:.0} s)",
+                    age as f64 / 1000.0,
+                    self.watchdog.silent_after.as_secs_f64()
+                ));
+            }
+        }
+        None
+    }
+}
+
 impl Heartbeat {
-    /// Writes a heartbeat for `rank` every `interval` through `conn`.
-    pub(crate) fn start(conn: StoreConn, rank: usize, interval: Duration) -> Heartbeat {
+    /// Writes a heartbeat for `rank` every `interval` through `conn`, and with `watch`
+    /// checks the other ranks' heartbeats as often.
+    pub(crate) fn start(conn: StoreConn, rank: usize, interval: Duration, watch: Option<Watch>) -> Heartbeat {
         // The first beat is written before returning, so even a rank that dies at once
         // has left one behind.
         let _ = conn.set(&key(rank), &now_ms().to_le_bytes());
@@ -100,6 +142,12 @@ impl Heartbeat {
                 while !flag.load(Ordering::Relaxed) {
                     if conn.set(&key(rank), &now_ms().to_le_bytes()).is_err() {
                         return; // the store is gone; the collectives will report it
+                    }
+                    if let Some(w) = &watch {
+                        if let Some(message) = w.silent(&conn, rank) {
+                            (w.watchdog.on_silent)(message);
+                            return;
+                        }
                     }
                     let mut slept = Duration::ZERO;
                     while slept < interval && !flag.load(Ordering::Relaxed) {

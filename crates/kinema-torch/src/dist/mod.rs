@@ -7,5 +7,5 @@ mod heartbeat;
 mod process_group;
 
 pub use gradients::all_reduce_mean_bucketed;
-pub use heartbeat::Heartbeat;
+pub use heartbeat::{Heartbeat, Watchdog};
 pub use process_group::{DistBackend, DistError, ProcessGroup, ProcessGroupOptions, ReduceOp};

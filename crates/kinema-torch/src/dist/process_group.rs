@@ -2,12 +2,12 @@
 
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tch::{Device, Tensor};
 
-use super::heartbeat::{diagnose, Heartbeat, StoreConn};
+use super::heartbeat::{diagnose, Heartbeat, StoreConn, Watch, Watchdog};
 use crate::bridge;
 
 /// Which c10d backend runs the collectives.
@@ -109,7 +109,7 @@ pub struct ProcessGroup {
     /// A store connection for diagnosing failures, and how old a heartbeat may be.
     watch: Mutex<Option<(StoreConn, Duration)>>,
     /// Each rank's host, for messages (empty until [`ProcessGroup::set_rank_hosts`]).
-    hosts: Mutex<Vec<String>>,
+    hosts: Arc<Mutex<Vec<String>>>,
 }
 
 // SAFETY: c10d backends may be used from any thread; Kinema issues collectives from one
@@ -177,7 +177,7 @@ impl ProcessGroup {
             rank: opts.rank,
             world_size: opts.world_size,
             watch: Mutex::new(None),
-            hosts: Mutex::new(Vec::new()),
+            hosts: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -192,16 +192,19 @@ impl ProcessGroup {
     }
 
     /// Starts this rank's heartbeat (every `interval`) and lets failed collectives name
-    /// the ranks whose heartbeat is older than three intervals. Keep the returned handle
-    /// alive for as long as the group is used.
-    pub fn start_heartbeat(&self, interval: Duration) -> Result<Heartbeat, DistError> {
+    /// the ranks whose heartbeat is older than three intervals; with a `watchdog`, the
+    /// heartbeat thread also reports another rank that stays silent too long. Keep the
+    /// returned handle alive for as long as the group is used.
+    pub fn start_heartbeat(&self, interval: Duration, watchdog: Option<Watchdog>) -> Result<Heartbeat, DistError> {
         let setup = |m: String| DistError::Setup(format!("rank {}: heartbeat: {m}", self.rank));
         let beat = StoreConn::open(self.ptr.as_ptr()).map_err(setup)?;
         let watch = StoreConn::open(self.ptr.as_ptr()).map_err(setup)?;
         if let Ok(mut w) = self.watch.lock() {
             *w = Some((watch, interval * 3));
         }
-        Ok(Heartbeat::start(beat, self.rank, interval))
+        let watch =
+            watchdog.map(|watchdog| Watch { world_size: self.world_size, names: Arc::clone(&self.hosts), watchdog });
+        Ok(Heartbeat::start(beat, self.rank, interval, watch))
     }
 
     /// Names each rank's host (node) in the messages of failed collectives.
