@@ -3,7 +3,8 @@
 //! with weights and optimizer state bit-identical to an uninterrupted run. A second
 //! SIGINT ends it at once without leaving a torn checkpoint. A second trainer on a work dir
 //! in use is refused, naming the first; a killed trainer leaves no stale lock. A frozen
-//! rank (SIGSTOP) ends a 2-rank job within `heartbeat_timeout`, named by the other.
+//! rank (SIGSTOP) ends a 2-rank job within `heartbeat_timeout`, named by the other. A
+//! checkpoint folder that cannot be made fails before the first iteration.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod support;
@@ -150,4 +151,25 @@ fn a_frozen_rank_ends_the_job_within_the_heartbeat_timeout() {
     assert!(log.contains("rank 0/2: rank 1 on ") && log.contains(" stopped responding: no heartbeat for "), "{log}");
     assert!(log.contains("(limit 5 s); ending this rank"), "{log}");
     assert!(took < Duration::from_secs(40), "the job took {took:?} to end");
+}
+
+#[test]
+fn an_unwritable_checkpoint_folder_fails_before_the_first_iteration() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::tiny_tsn(dir.path(), 30);
+    let work = dir.path().join("out_dir");
+    let out = train(&cfg, &work, false)
+        .args(["--cfg-options", "default_hooks.checkpoint.out_dir=/proc/kinema-nope"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: CheckpointHook: cannot create the checkpoint folder /proc/kinema-nope \
+             (default_hooks.checkpoint.out_dir): "
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Iter(train)"), "{stderr}");
 }

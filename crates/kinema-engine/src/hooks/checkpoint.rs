@@ -154,6 +154,22 @@ impl Hook for CheckpointHook {
         Priority::Named(PriorityName::VeryLow)
     }
 
+    /// The checkpoint folder exists (or is created) before the first epoch, not at the first
+    /// save after a whole epoch.
+    fn before_train(&mut self, runner: &mut Runner) -> Result<(), EngineError> {
+        if !runner.env.is_main() {
+            return Ok(());
+        }
+        let dir = self.dir(runner);
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::Hook {
+            hook: "CheckpointHook".into(),
+            message: format!(
+                "cannot create the checkpoint folder {} (default_hooks.checkpoint.out_dir): {e}",
+                dir.display()
+            ),
+        })
+    }
+
     fn after_train_iter(
         &mut self,
         runner: &mut Runner,

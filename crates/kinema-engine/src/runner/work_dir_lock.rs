@@ -1,7 +1,8 @@
 //! One trainer per work dir: a second `tools/train` on the same work dir would overwrite
 //! the first one's checkpoints and `last_checkpoint`. Rank 0 holds an advisory lock on
 //! `WORK_DIR/.train.lock` (the OS releases it when the process ends, also on SIGKILL, so a
-//! killed run never leaves a stale lock); the file says who holds it.
+//! killed run never leaves a stale lock); the file says who holds it. Whoever takes the
+//! lock removes the temporary files of saves a killed run left behind.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -39,7 +40,25 @@ impl WorkDirLock {
         let since = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
         file.set_len(0).and_then(|()| file.rewind()).map_err(io)?;
         writeln!(file, "tools/train, pid {} on {}, since {since}", std::process::id(), host.trim()).map_err(io)?;
+        remove_interrupted_saves(work_dir);
         Ok(WorkDirLock { _file: file })
+    }
+}
+
+/// Removes the temporary files of saves that a killed run left behind (`.NAME.XXXXXX.tmp`
+/// beside checkpoints and `last_checkpoint`); with the lock held no other trainer is
+/// writing them.
+fn remove_interrupted_saves(work_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(work_dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = [".safetensors.", ".pth.", "last_checkpoint."].iter().any(|m| name.contains(m));
+        if name.starts_with('.') && name.ends_with(".tmp") && ours && entry.path().is_file() {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => log::info!("removed {}, left by an interrupted save", entry.path().display()),
+                Err(e) => log::warn!("could not remove {}: {e}", entry.path().display()),
+            }
+        }
     }
 }
 
@@ -81,5 +100,22 @@ mod tests {
         )));
         drop(first);
         WorkDirLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn temporaries_of_interrupted_saves_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = [".notes.tmp", "epoch_1.safetensors", ".hidden.safetensors"];
+        let gone = [".epoch_2.safetensors.a1B2c3.tmp", ".last_checkpoint.zZ9yY8.tmp", ".iter_4.pth.Qq1Ww2.tmp"];
+        for name in keep.iter().chain(&gone) {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let _lock = WorkDirLock::acquire(dir.path()).unwrap();
+        for name in keep {
+            assert!(dir.path().join(name).exists(), "{name} kept");
+        }
+        for name in gone {
+            assert!(!dir.path().join(name).exists(), "{name} removed");
+        }
     }
 }
