@@ -3,11 +3,11 @@
 
 use std::process::ExitCode;
 
-/// Runs a tool's body (after [`keep_freed_host_memory`](kinema_torch::host_memory::keep_freed_host_memory)), printing the error and its causes and exiting with status 1 on
+/// Runs a tool's body (after [`keep_freed_memory`](kinema_data::alloc::keep_freed_memory)), printing the error and its causes and exiting with status 1 on
 /// failure. A cause whose text the lines above already show is not repeated (errors that
 /// print their cause themselves and also return it as `source()`).
 pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
-    kinema_torch::host_memory::keep_freed_host_memory();
+    kinema_data::alloc::keep_freed_memory();
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

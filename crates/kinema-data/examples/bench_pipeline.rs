@@ -107,7 +107,7 @@ fn busy_cpu_seconds() -> f64 {
 /// The spatial part alone, on 8 frames decoded once, in this thread: what the pipelines
 /// cost besides decoding.
 fn transforms_only(video: &std::path::Path, clips: usize) -> Result<(), Box<dyn std::error::Error>> {
-    kinema_data::alloc::tune_for_frame_buffers();
+    kinema_data::alloc::keep_freed_memory();
     let mut reader = kinema_video::VideoReader::open(video)?;
     let n = reader.info().frame_count;
     let inds: Vec<usize> = (0..8).map(|i| ((2 * i + 1) * n) / 16).collect();

@@ -12,4 +12,3 @@ pub mod autocast;
 mod bridge;
 pub mod checkpoint;
 pub mod dist;
-pub mod host_memory;

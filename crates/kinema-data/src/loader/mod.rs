@@ -89,8 +89,8 @@ pub struct DataLoader {
 }
 
 impl DataLoader {
-    /// A loader over `dataset` in the order of `sampler`. Tunes glibc's allocator for
-    /// frame buffers (see [`crate::alloc`]).
+    /// A loader over `dataset` in the order of `sampler`. Keeps freed memory for reuse
+    /// (see [`crate::alloc`]).
     pub fn new(
         dataset: Arc<dyn Dataset>,
         sampler: Box<dyn Sampler>,
@@ -101,7 +101,7 @@ impl DataLoader {
         if batch_size == 0 {
             return Err(DataError::Collate("batch_size must be at least 1".into()));
         }
-        crate::alloc::tune_for_frame_buffers();
+        crate::alloc::keep_freed_memory();
         Ok(DataLoader {
             dataset,
             sampler,
