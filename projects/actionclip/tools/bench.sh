@@ -10,42 +10,8 @@
 # BENCH_THREADS (default: all cores) sets the torch threads of both sides.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-cd "$ROOT"
-CACHE="${KINEMA_CACHE:-$HOME/.cache/kinema}"
-REF="${KINEMA_REFERENCE_VENV:-$CACHE/reference-venv}"
-OUT="${BENCH_OUT:-work_dirs/bench}"
-THREADS="${BENCH_THREADS:-$(nproc)}"
-INPUTS="$CACHE/bench"
-mkdir -p "$OUT" "$INPUTS"
-RESULTS="$OUT/results.txt"
-export PATH="$HOME/.cargo/bin:$PATH"
-target="$(sed -n 's/^target-dir = "\(.*\)"/\1/p' .cargo/config.toml 2>/dev/null || true)"
-target="${CARGO_TARGET_DIR:-${target:-$ROOT/target}}"
-
-say() { echo "== $*" >&2; }
-record() { tee -a "$RESULTS"; }
-rss_mb() { echo $(($(cat "$1") / 1024)); }  # `/usr/bin/time -f %M` output file -> MB
-
-if [ ! -x "$REF/bin/python" ]; then
-  say "creating the reference venv in $REF"
-  python3 -m venv "$REF"
-  # PyPI only: torch 2.13's Linux wheel (CUDA build, runs on CPU) with its dependencies,
-  # torchvision 0.28 (its pair, for open_clip), decord 0.6, mmcv-lite 2.1 (brings OpenCV).
-  "$REF/bin/pip" install --quiet torch==2.13.0 torchvision==0.28.0 timm open_clip_torch decord==0.6.0 \
-    mmcv-lite==2.1.0 numpy
-fi
-if ! command -v ffmpeg >/dev/null 2>&1; then
-  say "installing the ffmpeg command line tool (writes the benchmark video)"
-  apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
-fi
-PY="$REF/bin/python"
-
-VIDEO="$INPUTS/k400_like_340x256_10s.mp4"
-if [ ! -f "$VIDEO" ]; then
-  say "writing $VIDEO"
-  ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=340x256:rate=30:duration=10 \
-    -c:v libx264 -pix_fmt yuv420p "$VIDEO"
-fi
+# shellcheck source=tools/bench_common.sh
+source "$ROOT/tools/bench_common.sh"
 CKPT="$INPUTS/actionclip_b32_random.pth"
 [ -f "$CKPT" ] || "$PY" tests/reference/bench_infer.py make "$CKPT"
 LABELS=tests/fixtures/text/label_map_k400.txt
