@@ -610,29 +610,19 @@ def main():
         "cases": {},
     }
 
-    print("building tsn_r50 ...", flush=True)
-    torch.manual_seed(0)
-    tsn = tsn_r50()
-    set_formula_weights(tsn, stats_by_formula=False)
-    calibrate_bn(tsn, num_segs=8)
-    n = save_bn_stats(tsn, os.path.join(OUT_DIR, "tsn_r50_bn_stats.safetensors"))
-    doc["models"]["tsn_r50"] = {"state_dict": state_layout(tsn), "bn_stats_file": "tsn_r50_bn_stats.safetensors",
-                                "bn_stats_tensors": n}
-    print("tsn_test ...", flush=True)
-    doc["cases"]["tsn_test"] = case_tsn_test(tsn)
-    del tsn
-
-    print("building tsm_r50 ...", flush=True)
-    torch.manual_seed(0)
-    tsm = tsm_r50()
-    set_formula_weights(tsm, stats_by_formula=False)
-    calibrate_bn(tsm, num_segs=8)
-    n = save_bn_stats(tsm, os.path.join(OUT_DIR, "tsm_r50_bn_stats.safetensors"))
-    doc["models"]["tsm_r50"] = {"state_dict": state_layout(tsm), "bn_stats_file": "tsm_r50_bn_stats.safetensors",
-                                "bn_stats_tensors": n}
-    print("tsm_test ...", flush=True)
-    doc["cases"]["tsm_test"] = case_tsm_test(tsm)
-    del tsm
+    for name, build, case in [("tsn_r50", tsn_r50, case_tsn_test), ("tsm_r50", tsm_r50, case_tsm_test)]:
+        print(f"building {name} ...", flush=True)
+        torch.manual_seed(0)
+        model = build()
+        set_formula_weights(model, stats_by_formula=False)
+        calibrate_bn(model, num_segs=8)
+        stats_file = f"{name}_bn_stats.safetensors"
+        n = save_bn_stats(model, os.path.join(OUT_DIR, stats_file))
+        doc["models"][name] = {"state_dict": state_layout(model), "bn_stats_file": stats_file, "bn_stats_tensors": n}
+        test_case = name.replace("_r50", "_test")
+        print(f"{test_case} ...", flush=True)
+        doc["cases"][test_case] = case(model)
+        del model
 
     print("small cases ...", flush=True)
     doc["cases"]["temporal_shift"] = case_temporal_shift()
