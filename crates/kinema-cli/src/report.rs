@@ -18,11 +18,15 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
 }
 
 /// `error: ...` then one `caused by: ...` line per cause not already shown.
+/// libtorch's C++ stack traces are cut from every message (set
+/// `TORCH_SHOW_CPP_STACKTRACES=1` to keep them, as in PyTorch).
 pub fn error_report(err: &anyhow::Error) -> String {
-    let mut shown = err.to_string();
+    let keep_traces = std::env::var("TORCH_SHOW_CPP_STACKTRACES").is_ok_and(|v| v == "1");
+    let clean = |text: String| if keep_traces { text } else { without_cpp_trace(&text) };
+    let mut shown = clean(err.to_string());
     let mut out = format!("error: {shown}");
     for cause in err.chain().skip(1) {
-        let text = cause.to_string();
+        let text = clean(cause.to_string());
         if shown.contains(&text) {
             continue;
         }
@@ -33,6 +37,26 @@ pub fn error_report(err: &anyhow::Error) -> String {
     out
 }
 
+/// `text` without the C++ stack trace libtorch appends to its exception messages
+/// (`Exception raised from ...` and the `frame #N:` lines after it).
+pub fn without_cpp_trace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("Exception raised from ") {
+            skipping = true;
+            continue;
+        }
+        if skipping && (trimmed.starts_with("frame #") || trimmed.trim().is_empty()) {
+            continue;
+        }
+        skipping = false;
+        out.push_str(line);
+    }
+    out.trim_end().to_string()
+}
+
 /// Console logging for the tools (the runner adds the log file once the work dir exists).
 pub fn init_console_logging() {
     kinema_logging::init_console(log::LevelFilter::Info);
@@ -41,6 +65,21 @@ pub fn init_console_logging() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libtorch_stack_traces_are_cut() {
+        let torch = "mat1 and mat2 shapes cannot be multiplied (2x512 and 768x4)\n\
+                     Exception raised from meta at /pytorch/aten/src/ATen/native/LinearAlgebra.cpp:193 (most recent call first):\n\
+                     frame #0: c10::Error::Error(c10::SourceLocation, std::string) + 0x9d (0x7f in libc10.so)\n\
+                     frame #1: <unknown function> + 0x1a2b (0x7f in libtorch_cpu.so)\n";
+        assert_eq!(without_cpp_trace(torch), "mat1 and mat2 shapes cannot be multiplied (2x512 and 768x4)");
+        let err = anyhow::anyhow!("{torch}").context("model.cls_head: forward");
+        assert_eq!(
+            error_report(&err),
+            "error: model.cls_head: forward\n  caused by: mat1 and mat2 shapes cannot be multiplied (2x512 and 768x4)"
+        );
+        assert_eq!(without_cpp_trace("no trace\nsecond line"), "no trace\nsecond line");
+    }
 
     #[test]
     fn causes_already_shown_are_not_repeated() {

@@ -106,7 +106,7 @@ pub fn main() -> ExitCode {
             .clone()
             .or(args.checkpoint_positional.clone())
             .context("no checkpoint: pass --checkpoint CKPT")?;
-        anyhow::ensure!(checkpoint.is_file(), "checkpoint {} does not exist or is not a file", checkpoint.display());
+        kinema_core::fs::check_regular_file(&checkpoint, "checkpoint file")?;
         let cfg = args.cfg.load(&args.config)?;
         let options = RunOptions {
             config_path: args.config.clone(),

@@ -6,9 +6,11 @@
 //! * [`registry`]: components (transforms, datasets, models, hooks, ...) register
 //!   themselves by name with [`register!`] and are built from config tables by their
 //!   `type` key.
+//! * [`fs`]: what a path is when a regular file was expected (folder, pipe, link loop).
 //! * [`rng`]: per-sample random generators derived from (seed, epoch, index).
 
 pub mod config;
+pub mod fs;
 pub mod registry;
 pub mod rng;
 

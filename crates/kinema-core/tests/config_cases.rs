@@ -118,9 +118,69 @@ fn toml_syntax_error_names_file_line() {
 }
 
 #[test]
+fn a_value_written_through_a_reference_is_blamed_on_the_file_that_wrote_it() {
+    let d = tree(&[
+        ("base.toml", "base_lr = 0.01\n[optim]\nlr = \"${base_lr}\"\nname = \"run-${base_lr}\"\n"),
+        ("child.toml", "_base_ = \"base.toml\"\nbase_lr = \"fast\"\n"),
+    ]);
+    let none: &[&str] = &[];
+    let cfg = Config::load(d.path().join("child.toml"), none).unwrap();
+    let src = |k: &str| cfg.source_of(&kinema_core::KeyPath::parse(k)).to_string();
+    let child = d.path().join("child.toml").display().to_string();
+    assert_eq!(src("optim.lr"), format!("{child} (via ${{base_lr}})"));
+    // Text around a reference was written by the file that holds it.
+    assert_eq!(src("optim.name"), d.path().join("base.toml").display().to_string());
+    let mut cfg = Config::from_file(d.path().join("base.toml")).unwrap();
+    cfg.apply_overrides(&["base_lr=fast".to_string()]).unwrap();
+    cfg.resolve_references().unwrap();
+    assert_eq!(cfg.source_of(&kinema_core::KeyPath::parse("optim.lr")).to_string(), "--cfg-options (via ${base_lr})");
+}
+
+#[test]
+fn long_or_fanned_out_reference_chains_are_errors_not_overflows() {
+    // 10,000 references in a row: stops at MAX_REFERENCE_DEPTH instead of the stack's end.
+    let mut text: String = (0..10_000).map(|i| format!("v{i} = \"${{v{}}}\"\n", i + 1)).collect();
+    text.push_str("v10000 = 1\nx = \"${v0}\"\n");
+    let d = tree(&[("deep.toml", &text)]);
+    let none: &[&str] = &[];
+    let err = Config::load(d.path().join("deep.toml"), none).unwrap_err();
+    assert!(matches!(err, ConfigError::ReferencesTooDeep { max: 64, .. }), "{err}");
+    assert!(err.to_string().contains("references nest more than 64 deep (v0 -> v1 -> v2 -> v3, ...)"), "{err}");
+    // Each level repeats the next four times: 4^40 characters if nothing stopped it.
+    let mut text: String =
+        (0..40).map(|i| format!("f{i} = \"${{f{n}}}${{f{n}}}${{f{n}}}${{f{n}}}\"\n", n = i + 1)).collect();
+    text.push_str("f40 = \"ab\"\n");
+    let d = tree(&[("fan.toml", &text)]);
+    let err = Config::load(d.path().join("fan.toml"), none).unwrap_err();
+    assert!(matches!(err, ConfigError::ReferencesTooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("builds more than 16777216 values and characters"), "{err}");
+}
+
+#[test]
 fn missing_file_names_it() {
     let err = Config::from_file("/nonexistent/x.toml").unwrap_err().to_string();
-    assert!(err.starts_with("/nonexistent/x.toml: cannot read config file:"), "{err}");
+    assert_eq!(err, "/nonexistent/x.toml: does not exist");
+}
+
+#[test]
+fn folders_pipes_and_link_loops_are_named_not_opened() {
+    let d = tree(&[("a.toml", "x = 1\n")]);
+    let dir = d.path().display().to_string();
+    let err = |p: &std::path::Path| Config::from_file(p).unwrap_err().to_string();
+    assert_eq!(err(d.path()), format!("{dir}: is a folder, not a config file"));
+    // Opening a named pipe with no writer would block forever.
+    let fifo = d.path().join("pipe.toml");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert_eq!(
+        err(&fifo),
+        format!("{dir}/pipe.toml: is not a regular file (a named pipe, socket or device), not a config file")
+    );
+    std::os::unix::fs::symlink(d.path().join("l2.toml"), d.path().join("l1.toml")).unwrap();
+    std::os::unix::fs::symlink(d.path().join("l1.toml"), d.path().join("l2.toml")).unwrap();
+    assert_eq!(err(&d.path().join("l1.toml")), format!("{dir}/l1.toml: is a symbolic link loop"));
+    std::fs::write(d.path().join("child.toml"), "_base_ = \"pipe.toml\"\n").unwrap();
+    assert!(err(&d.path().join("child.toml"))
+        .ends_with("pipe.toml: is not a regular file (a named pipe, socket or device), not a config file"));
 }
 
 const PIPELINE: &str = r#"

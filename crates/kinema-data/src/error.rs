@@ -17,6 +17,9 @@ pub enum TransformError {
     /// The video could not be opened or decoded.
     #[error(transparent)]
     Video(#[from] kinema_video::VideoError),
+    /// The frames would exceed the per-sample memory budget ([`kinema_video::limits`]).
+    #[error(transparent)]
+    Budget(#[from] kinema_video::limits::FrameBudgetError),
     /// An image file could not be read or decoded.
     #[error("{path}: {message}")]
     Image {
@@ -30,6 +33,15 @@ pub enum TransformError {
 /// Errors of datasets, the loader and the tools.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// The path is not a regular file (a folder, a named pipe, a link loop, missing).
+    #[error(transparent)]
+    NotAFile(#[from] kinema_core::fs::NotAFile),
+    /// The dataset's `label_map` could not be read.
+    #[error(transparent)]
+    LabelMap {
+        /// Why.
+        source: Box<DataError>,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -61,8 +73,8 @@ pub enum DataError {
         source: Box<TransformError>,
     },
     /// A component could not be built from the config.
-    #[error(transparent)]
-    Build(Box<kinema_core::BuildError>),
+    #[error("{0}")]
+    Build(#[source] Box<kinema_core::BuildError>),
     /// A config value is missing or invalid.
     #[error("{source_of}: `{key}`: {message}")]
     Config {
@@ -98,6 +110,16 @@ pub enum DataError {
         attempts: usize,
         /// The last error.
         last: Box<DataError>,
+    },
+    /// The operating system refused to start the loader's worker threads.
+    #[error("cannot start {asked} data loader threads (the system refused after {started}): {source}")]
+    Workers {
+        /// Threads asked for (`num_workers`).
+        asked: usize,
+        /// Threads started before the refusal.
+        started: usize,
+        /// The operating system's error.
+        source: std::io::Error,
     },
     /// A worker thread panicked while loading a batch (a bug; reported, not fatal).
     #[error("data loader worker panicked while loading batch {batch}: {message}")]

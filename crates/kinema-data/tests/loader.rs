@@ -294,14 +294,44 @@ fn annotation_and_loader_config_errors() {
     );
     let cfg = Config::from_toml_str(&text, "cfg.toml").unwrap();
     let err = build_dataloader(&cfg, "test_dataloader", &LoaderContext::default()).err().unwrap().to_string();
-    assert!(
-        err.ends_with(&format!("{}:2: label \"x\" is not an integer", dir.path().join("bad.txt").display())),
-        "{err}"
+    // Reported at the key that named the file, by the file that set the key.
+    assert_eq!(
+        err,
+        format!(
+            "cfg.toml: `test_dataloader.dataset.ann_file`: {}:2: label \"x\" is not an integer (in dataset VideoDataset)",
+            dir.path().join("bad.txt").display()
+        )
     );
 
     let cfg = Config::from_toml_str("[test_dataloader]\nbatch_size = 1\nshuffle = true\n", "cfg.toml").unwrap();
     let err = build_dataloader(&cfg, "test_dataloader", &LoaderContext::default()).err().unwrap().to_string();
-    assert!(err.starts_with("cfg.toml: `test_dataloader`: unknown key `shuffle`"), "{err}");
+    assert!(
+        err.starts_with("cfg.toml: `test_dataloader.shuffle`: unknown key `shuffle`; expected one of: batch_size,"),
+        "{err}"
+    );
+    let cfg = Config::from_toml_str("[test_dataloader]\nbatch_siz = 1\n", "cfg.toml").unwrap();
+    let err = build_dataloader(&cfg, "test_dataloader", &LoaderContext::default()).err().unwrap().to_string();
+    assert!(err.ends_with("(did you mean `batch_size`?)"), "{err}");
     let err = build_dataloader(&cfg, "val_dataloader", &LoaderContext::default()).err().unwrap().to_string();
     assert!(err.contains("`val_dataloader`: missing"), "{err}");
+}
+
+#[test]
+fn absurd_sizes_fail_validation_at_their_key_naming_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let build_with = |overrides: &[&str]| {
+        let mut cfg = synthetic_config(dir.path(), 2, 0, "", "raise");
+        cfg.apply_overrides(overrides.iter().map(|s| s.to_string()).collect::<Vec<_>>().as_slice()).unwrap();
+        build_dataloader(&cfg, "train_dataloader", &LoaderContext::default()).err().unwrap().to_string()
+    };
+    assert_eq!(
+        build_with(&["train_dataloader.num_workers=100000"]),
+        "--cfg-options: `train_dataloader.num_workers`: 100000 worker threads asked for; at most 256"
+    );
+    let err = build_with(&["train_dataloader.dataset.pipeline.0.num_clips=100000000"]);
+    assert_eq!(
+        err,
+        "--cfg-options: `train_dataloader.dataset.pipeline.0.num_clips`: clip_len 1 x num_clips 100000000 asks for \
+         more than 65536 frames per sample (in transform SampleFrames)"
+    );
 }

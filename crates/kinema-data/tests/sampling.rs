@@ -190,6 +190,6 @@ fn registered_transform_sets_fields_and_rejects_bad_input() {
     );
     assert_eq!(
         bad.err().unwrap().to_string(),
-        "<set by the program>: `<root>`: cannot build transform SampleFrames: twice_sample with clip_len > 1 needs num_clips > 1 (upstream divides by num_clips - 1)"
+        "<set by the program>: `twice_sample`: twice_sample with clip_len > 1 needs num_clips > 1 (upstream divides by num_clips - 1) (in transform SampleFrames)"
     );
 }

@@ -220,12 +220,31 @@ fn flip_format_and_pack() {
 }
 
 #[test]
+fn frames_beyond_the_memory_budget_are_an_error_not_an_abort() {
+    let site = BuildSite::detached(Default::default());
+    let err = build::<TransformKind>(&json!({"type": "Resize", "scale": [100000, 100000]}), &site, &()).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "<set by the program>: `scale`: scale [100000, 100000] is larger than images may be (16384 pixels a side) (in transform Resize)"
+    );
+    // A factor within the side limit that still asks for more than the per-sample budget
+    // (1000 frames of 1600x1600: 7.2 GiB) fails before allocating.
+    let grow = pipeline(json!([{"type": "Resize", "scale": 16.0}]));
+    let mut s = pattern(1000, 100, 100);
+    let err = grow.run(&mut s, &mut sample_rng(0, 0, 0)).unwrap_err().to_string();
+    assert!(
+        err.contains("Resize: 1000 frames of 1600x1600x3 bytes need 7.2 GiB, more than the per-sample limit of"),
+        "{err}"
+    );
+}
+
+#[test]
 fn config_errors_name_the_field() {
     let site = BuildSite::detached(Default::default());
     let err = |v: Value| build::<TransformKind>(&v, &site, &()).err().unwrap().to_string();
     assert_eq!(
         err(json!({"type": "Resize", "scale": [-1, 256], "keep_ratio": false})),
-        "<set by the program>: `<root>`: cannot build transform Resize: scale [-1, 256] with keep_ratio = false must be a positive [w, h]"
+        "<set by the program>: `scale`: scale [-1, 256] with keep_ratio = false must be a positive [w, h] (in transform Resize)"
     );
     assert_eq!(
         err(json!({"type": "MultiScaleCrop", "input_size": 224, "num_fixed_crops": 7})),

@@ -14,7 +14,7 @@ pub enum EngineError {
     #[error(transparent)]
     Config(#[from] kinema_core::ConfigError),
     /// A component could not be built.
-    #[error(transparent)]
+    #[error("{0}")]
     Build(#[from] kinema_core::BuildError),
     /// Reading data failed.
     #[error(transparent)]

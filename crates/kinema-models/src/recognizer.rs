@@ -174,7 +174,7 @@ pub enum ModelError {
         message: String,
     },
     /// A component of the model could not be built from its config table.
-    #[error(transparent)]
+    #[error("{0}")]
     Build(#[from] kinema_core::BuildError),
     /// A part of the model failed for a reason of its own (text, files); `what` says
     /// which part, the cause follows.

@@ -102,6 +102,9 @@ pub enum TextError {
         /// What is wrong and what is expected.
         reason: String,
     },
+    /// The path is not a regular file (a folder, a named pipe, a link loop, missing).
+    #[error(transparent)]
+    NotAFile(#[from] kinema_core::fs::NotAFile),
     /// A file could not be read.
     #[error("cannot read {what} file {path}: {source}")]
     Io {

@@ -104,9 +104,12 @@ fn blank_and_missing_labels_are_errors() {
 fn unreadable_files_name_the_file() {
     let missing = PathBuf::from("/nonexistent/kinema/labels.txt");
     let msg = LabelSource::File(missing.clone()).load().expect_err("missing").to_string();
-    assert!(msg.contains("label map") && msg.contains("/nonexistent/kinema/labels.txt"), "{msg}");
+    assert_eq!(msg, "/nonexistent/kinema/labels.txt: does not exist");
     let msg = TemplateSource::File(missing).load().expect_err("missing").to_string();
-    assert!(msg.contains("template file") && msg.contains("labels.txt"), "{msg}");
+    assert_eq!(msg, "/nonexistent/kinema/labels.txt: does not exist");
+    let folder = tempfile::tempdir().expect("tempdir");
+    let msg = LabelSource::File(folder.path().to_path_buf()).load().expect_err("folder").to_string();
+    assert!(msg.ends_with(": is a folder, not a label map file"), "{msg}");
     let dir = tempfile::tempdir().expect("tempdir");
     let binary = dir.path().join("latin1.txt");
     std::fs::write(&binary, b"caf\xe9\n").expect("write");

@@ -5,12 +5,9 @@ use std::path::PathBuf;
 /// Why a video could not be opened, decoded or written; every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
-    /// The path does not exist.
-    #[error("{path}: no such file")]
-    NotFound {
-        /// The file.
-        path: PathBuf,
-    },
+    /// The path is not a regular file (a folder, a named pipe, a link loop, missing).
+    #[error(transparent)]
+    NotAFile(#[from] kinema_core::fs::NotAFile),
     /// The file (or path) could not be read or written by the operating system.
     #[error("{path}: {action}: {source}")]
     Io {
@@ -109,6 +106,15 @@ pub enum VideoError {
         packets: usize,
         /// FFmpeg's error.
         source: ffmpeg_next::Error,
+    },
+    /// The frames asked for would exceed the per-sample memory budget
+    /// ([`crate::limits`]).
+    #[error("{path}: {source}")]
+    TooManyBytes {
+        /// The file.
+        path: PathBuf,
+        /// The sizes and the budget.
+        source: crate::limits::FrameBudgetError,
     },
     /// A requested frame index is not below the frame count.
     #[error("{path}: frame index {index} is out of range (the video has {frame_count} frames)")]

@@ -14,6 +14,7 @@ mod convert;
 mod engine;
 mod error;
 mod index;
+pub mod limits;
 mod probe;
 mod reader;
 pub mod synthetic;

@@ -13,22 +13,11 @@ use crate::index::PacketInfo;
 /// Largest accepted frame side; larger values are treated as corrupt metadata.
 const MAX_SIDE: u32 = 16_384;
 
-/// Rejects paths that FFmpeg should not be given: missing, directories, empty files.
+/// Rejects paths that FFmpeg should not be given: anything but a regular file (see
+/// [`kinema_core::fs`]), empty files.
 pub(crate) fn check_file(path: &Path) -> Result<()> {
-    let meta = std::fs::metadata(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            VideoError::NotFound { path: path.to_path_buf() }
-        } else {
-            VideoError::Io { path: path.to_path_buf(), action: "reading file metadata", source }
-        }
-    })?;
-    if meta.is_dir() {
-        return Err(VideoError::InvalidArgument {
-            path: path.to_path_buf(),
-            reason: "is a directory, not a video file".into(),
-        });
-    }
-    if meta.len() == 0 {
+    let len = kinema_core::fs::check_regular_file(path, "video file")?;
+    if len == 0 {
         return Err(VideoError::EmptyFile { path: path.to_path_buf() });
     }
     Ok(())

@@ -133,8 +133,11 @@ impl VideoReader {
             return Err(VideoError::IndexOutOfRange { path: self.path.clone(), index, frame_count: count });
         }
         let frame_bytes = self.frame_bytes();
+        let (height, width) = (self.info.height, self.info.width);
+        let total = crate::limits::check_frames("decoding", indices.len(), height, width, 3)
+            .map_err(|source| VideoError::TooManyBytes { path: self.path.clone(), source })?;
         out.clear();
-        out.resize(indices.len() * frame_bytes, 0);
+        out.resize(total, 0);
         let mut order = std::mem::take(&mut self.order);
         order.clear();
         order.extend(0..indices.len());

@@ -76,8 +76,8 @@ fn missing_empty_directory_random_and_text_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("missing.mp4");
     let err = first_error(&missing);
-    assert!(matches!(err, VideoError::NotFound { .. }), "{err}");
-    assert!(err.to_string().ends_with("missing.mp4: no such file"), "{err}");
+    assert!(matches!(err, VideoError::NotAFile(_)), "{err}");
+    assert!(err.to_string().ends_with("missing.mp4: does not exist"), "{err}");
 
     let empty = dir.path().join("empty.mp4");
     std::fs::write(&empty, b"").expect("write");
@@ -86,7 +86,20 @@ fn missing_empty_directory_random_and_text_files() {
     assert!(err.to_string().contains("empty (0 bytes)"), "{err}");
 
     let err = first_error(dir.path());
-    assert!(matches!(err, VideoError::InvalidArgument { .. }) && err.to_string().contains("is a directory"), "{err}");
+    assert!(err.to_string().ends_with(": is a folder, not a video file"), "{err}");
+
+    // A named pipe would block FFmpeg's open forever; a link loop is not "missing".
+    let fifo = dir.path().join("pipe.mp4");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let err = first_error(&fifo);
+    assert!(
+        err.to_string().ends_with("pipe.mp4: is not a regular file (a named pipe, socket or device), not a video file"),
+        "{err}"
+    );
+    let (a, b) = (dir.path().join("a.mp4"), dir.path().join("b.mp4"));
+    std::os::unix::fs::symlink(&b, &a).expect("link");
+    std::os::unix::fs::symlink(&a, &b).expect("link");
+    assert!(first_error(&a).to_string().ends_with("a.mp4: is a symbolic link loop"));
 
     for (name, bytes) in [("random.mp4", random_bytes(64 * 1024, 1)), ("random.avi", random_bytes(3000, 2))] {
         let path = dir.path().join(name);

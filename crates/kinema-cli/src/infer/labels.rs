@@ -22,10 +22,8 @@ pub fn class_names(model: &dyn Recognizer, config: Option<&Config>, ck: &Checkpo
     if let Some(config) = config {
         for key in LABEL_MAP_KEYS {
             if let Some(Value::String(file)) = config.get_path(&KeyPath::parse(key)) {
-                let base = match config.source_of(&KeyPath::parse(key)) {
-                    kinema_core::config::Source::File(p) => p.parent().map(Path::to_path_buf),
-                    _ => None,
-                };
+                let source = config.source_of(&KeyPath::parse(key));
+                let base = source.file().and_then(Path::parent).map(Path::to_path_buf);
                 let path = kinema_text::prompts::relative_to(Path::new(file), base.as_deref());
                 return kinema_text::prompts::read_label_file(&path)
                     .with_context(|| format!("`{key}` in {}", config.source_of(&KeyPath::parse(key))));

@@ -25,9 +25,7 @@ pub fn config_test_pipeline(config: &Config) -> Option<(Value, KeyPath)> {
 /// Decodes and transforms `video` with `pipeline` (built at `site`): the packed inputs
 /// with a batch dimension of 1 (`[1, N, 3, H, W]` for `NCHW` pipelines), uint8.
 pub fn run_pipeline(pipeline: &Value, site: &BuildSite<'_>, video: &Path) -> anyhow::Result<Tensor> {
-    if !video.is_file() {
-        bail!("video {} does not exist or is not a file", video.display());
-    }
+    kinema_core::fs::check_regular_file(video, "video file")?;
     let pipe = Pipeline::build(pipeline, site).context("cannot build the test pipeline")?;
     let mut sample = Sample { filename: Some(video.to_path_buf()), start_index: 0, ..Sample::default() };
     let mut rng = kinema_core::rng::sample_rng(0, 0, 0);

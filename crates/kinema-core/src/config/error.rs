@@ -15,6 +15,25 @@ pub enum Source {
     CommandLine,
     /// Set by a program (for example `--work-dir`).
     Program,
+    /// A `"${target}"` reference: the value was written where `target` was set.
+    Reference {
+        /// The variable or key referred to, as written.
+        target: String,
+        /// Where the target's value came from.
+        source: Box<Source>,
+    },
+}
+
+impl Source {
+    /// The file that wrote the value, following references; `None` for the command line
+    /// and the program.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Source::File(p) => Some(p),
+            Source::Reference { source, .. } => source.file(),
+            Source::CommandLine | Source::Program => None,
+        }
+    }
 }
 
 impl fmt::Display for Source {
@@ -23,6 +42,7 @@ impl fmt::Display for Source {
             Source::File(p) => write!(f, "{}", p.display()),
             Source::CommandLine => f.write_str("--cfg-options"),
             Source::Program => f.write_str("<set by the program>"),
+            Source::Reference { target, source } => write!(f, "{source} (via ${{{target}}})"),
         }
     }
 }
@@ -30,6 +50,9 @@ impl fmt::Display for Source {
 /// Everything that can go wrong loading, merging, overriding or resolving a config.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The path is not a regular file (a folder, a named pipe, a link loop, missing).
+    #[error(transparent)]
+    NotAFile(#[from] crate::fs::NotAFile),
     /// The file could not be read.
     #[error("{file}: cannot read config file: {source}")]
     Io {
@@ -149,6 +172,30 @@ pub enum ConfigError {
         target: String,
         /// The type found.
         found: &'static str,
+    },
+    /// References nest deeper than [`MAX_REFERENCE_DEPTH`](super::MAX_REFERENCE_DEPTH).
+    #[error("{source_of}: `{key}`: references nest more than {max} deep ({}, ...)", chain.join(" -> "))]
+    ReferencesTooDeep {
+        /// Where the first referring value came from.
+        source_of: Source,
+        /// The first referring key.
+        key: KeyPath,
+        /// The first keys of the chain.
+        chain: Vec<String>,
+        /// The limit.
+        max: usize,
+    },
+    /// Resolving references would build more than
+    /// [`MAX_RESOLVED_SIZE`](super::MAX_RESOLVED_SIZE) values and characters (references
+    /// that fan out, each level doubling the text).
+    #[error("{source_of}: `{key}`: resolving its references builds more than {max} values and characters; references that repeat other references multiply")]
+    ReferencesTooLarge {
+        /// Where the referring value came from.
+        source_of: Source,
+        /// The referring key being resolved when the limit was reached.
+        key: KeyPath,
+        /// The limit.
+        max: usize,
     },
     /// A value cannot be written as TOML.
     #[error("cannot render the config as TOML: {0}")]

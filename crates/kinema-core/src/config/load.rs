@@ -31,6 +31,7 @@ pub(crate) fn load_with_bases(path: &Path, chain: &mut Vec<PathBuf>) -> Result<L
         return Err(ConfigError::BaseCycle { chain: cycle });
     }
     chain.push(identity);
+    crate::fs::check_regular_file(&display, "config file")?;
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { file: display.clone(), source })?;
     let mut table = parse_toml(&text, &display)?;
     let bases = take_bases(&mut table, &display)?;
@@ -56,7 +57,7 @@ pub(crate) fn load_with_bases(path: &Path, chain: &mut Vec<PathBuf>) -> Result<L
     let mut key_owner: Vec<(String, PathBuf)> = Vec::new();
     for base in bases {
         let resolved = normalize(&dir.join(&base));
-        if !resolved.is_file() {
+        if !resolved.exists() && std::fs::symlink_metadata(&resolved).is_err() {
             return Err(ConfigError::BaseNotFound { file: display.clone(), base, resolved });
         }
         let loaded = load_with_bases(&resolved, chain)?;

@@ -31,6 +31,7 @@ pub use load::{normalize, BASE_KEY};
 pub use merge::DELETE_KEY;
 pub use origins::Origins;
 pub use overrides::parse_overrides;
+pub use references::{MAX_REFERENCE_DEPTH, MAX_RESOLVED_SIZE};
 pub use render::to_toml_string;
 pub use value_parse::parse_override_value;
 
@@ -107,7 +108,7 @@ impl Config {
     /// Replaces every `${a.b}` reference by its target.
     pub fn resolve_references(&mut self) -> Result<(), ConfigError> {
         references::referenced_roots(&self.root, &mut self.variables);
-        references::resolve_all(&mut self.root, &self.origins, &self.entry)
+        references::resolve_all(&mut self.root, &mut self.origins, &self.entry)
     }
 
     /// The config's variables: the top-level keys that some file of the `_base_` chain, or

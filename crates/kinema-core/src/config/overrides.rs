@@ -27,6 +27,15 @@ pub fn parse_overrides<S: AsRef<str>>(args: &[S]) -> Result<Vec<(String, Value)>
                 reason: "the key must be a dotted path with no empty parts, like `model.backbone.depth`".into(),
             });
         }
+        if key.split('.').next() == Some(super::BASE_KEY) {
+            return Err(ConfigError::BadOverride {
+                argument: arg.to_string(),
+                reason: format!(
+                    "`{}` (inheritance) is read from the files; it cannot be set from the command line",
+                    super::BASE_KEY
+                ),
+            });
+        }
         let parsed = parse_override_value(value)
             .map_err(|reason| ConfigError::BadOverride { argument: arg.to_string(), reason })?;
         out.retain(|(k, _)| k != key);

@@ -72,19 +72,61 @@ pub(crate) fn referenced_roots(value: &Value, out: &mut std::collections::BTreeS
     }
 }
 
-/// Resolves every reference in `root` in place.
-pub(crate) fn resolve_all(root: &mut Value, origins: &Origins, fallback: &Source) -> Result<(), ConfigError> {
-    let mut resolver = Resolver { done: HashMap::new(), origins, fallback };
+/// How many references may lead from one value to the next (`a = "${b}"`, `b = "${c}"`,
+/// ...) before resolving gives up: real configs use two or three.
+pub const MAX_REFERENCE_DEPTH: usize = 64;
+
+/// How many values and characters resolving a config's references may build in all:
+/// references that repeat other references (`a = "${b}${b}"`, `b = "${c}${c}"`, ...)
+/// double the text at every level.
+pub const MAX_RESOLVED_SIZE: usize = 16 << 20;
+
+/// Resolves every reference in `root` in place. A value that is exactly `"${target}"`
+/// takes the target's origin (the file or `--cfg-options` that wrote it), so errors about
+/// it name where the value was written.
+pub(crate) fn resolve_all(root: &mut Value, origins: &mut Origins, fallback: &Source) -> Result<(), ConfigError> {
     let snapshot = root.clone();
     let mut paths = Vec::new();
     collect_string_paths(&snapshot, &KeyPath::root(), &mut paths);
-    for path in paths {
-        let resolved = resolver.resolve_path(&snapshot, &path, &mut Vec::new())?;
-        if let Some(slot) = get_mut(root, &path) {
-            *slot = resolved;
+    let mut moved = Vec::new();
+    {
+        let mut resolver = Resolver { done: HashMap::new(), origins, fallback, built: 0 };
+        for path in paths {
+            let resolved = resolver.resolve_path(&snapshot, &path, &mut Vec::new())?;
+            if let Some(target) = whole_reference(&snapshot, &path) {
+                moved.push((path.clone(), target.clone(), resolver.written_at(&snapshot, &target)));
+            }
+            if let Some(slot) = get_mut(root, &path) {
+                *slot = resolved;
+            }
+        }
+    }
+    for (path, target, written_at) in moved {
+        let source = Source::Reference { target, source: Box::new(written_at) };
+        if let Some(value) = get(root, &path) {
+            origins.record_tree(&path, value, &source);
         }
     }
     Ok(())
+}
+
+/// The target of the value at `path` when it is exactly one reference (`"${a.b}"`).
+fn whole_reference(root: &Value, path: &KeyPath) -> Option<String> {
+    let Some(Value::String(s)) = get(root, path) else { return None };
+    match split_pieces(s)?.as_slice() {
+        [Piece::Reference(target)] => Some(target.clone()),
+        _ => None,
+    }
+}
+
+/// A rough size of a value: one per value plus the characters of its strings.
+fn size_of(value: &Value) -> usize {
+    match value {
+        Value::String(s) => 1 + s.len(),
+        Value::Array(items) => 1 + items.iter().map(size_of).sum::<usize>(),
+        Value::Object(map) => 1 + map.iter().map(|(k, v)| k.len() + size_of(v)).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 fn collect_string_paths(value: &Value, path: &KeyPath, out: &mut Vec<KeyPath>) {
@@ -100,9 +142,37 @@ struct Resolver<'a> {
     done: HashMap<KeyPath, Value>,
     origins: &'a Origins,
     fallback: &'a Source,
+    /// Values and characters built so far (see [`MAX_RESOLVED_SIZE`]).
+    built: usize,
 }
 
 impl Resolver<'_> {
+    /// Where the value a `${target}` reference stands for was written: the target's
+    /// origin, following targets that are themselves single references.
+    fn written_at(&self, root: &Value, target: &str) -> Source {
+        let mut path = KeyPath::parse(target);
+        for _ in 0..MAX_REFERENCE_DEPTH {
+            match whole_reference(root, &path) {
+                Some(next) => path = KeyPath::parse(&next),
+                None => break,
+            }
+        }
+        self.source(&path)
+    }
+
+    /// Counts `size` more built values and characters against [`MAX_RESOLVED_SIZE`].
+    fn charge(&mut self, size: usize, path: &KeyPath) -> Result<(), ConfigError> {
+        self.built = self.built.saturating_add(size);
+        if self.built > MAX_RESOLVED_SIZE {
+            return Err(ConfigError::ReferencesTooLarge {
+                source_of: self.source(path),
+                key: path.clone(),
+                max: MAX_RESOLVED_SIZE,
+            });
+        }
+        Ok(())
+    }
+
     /// The fully resolved value at `path` (which holds a string).
     fn resolve_path(&mut self, root: &Value, path: &KeyPath, stack: &mut Vec<KeyPath>) -> Result<Value, ConfigError> {
         if let Some(v) = self.done.get(path) {
@@ -157,6 +227,15 @@ impl Resolver<'_> {
             let first = stack.iter().find(|p| *p == path).cloned().unwrap_or_else(|| path.clone());
             return Err(ConfigError::ReferenceCycle { source_of: self.source(&first), key: first, chain });
         }
+        if stack.len() >= MAX_REFERENCE_DEPTH {
+            let first = stack[0].clone();
+            return Err(ConfigError::ReferencesTooDeep {
+                source_of: self.source(&first),
+                key: first,
+                chain: stack.iter().take(4).map(|p| p.to_string()).collect(),
+                max: MAX_REFERENCE_DEPTH,
+            });
+        }
         stack.push(path.clone());
         let whole = pieces.len() == 1 && matches!(pieces[0], Piece::Reference(_));
         let mut text = String::new();
@@ -188,7 +267,9 @@ impl Resolver<'_> {
             }
         }
         stack.pop();
-        Ok(single.unwrap_or(Value::String(text)))
+        let resolved = single.unwrap_or(Value::String(text));
+        self.charge(size_of(&resolved), path)?;
+        Ok(resolved)
     }
 
     fn lookup_target(

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::component::FieldError;
 use super::errors::{closest, describe_serde_problem};
 use super::registration::{entries_of, Registration};
 use super::{BuildError, Component, Kind};
@@ -109,6 +110,18 @@ fn with_type(name: &str, fields: Value) -> Value {
     Value::Object(out)
 }
 
+/// True when `err` or one of its causes is a [`BuildError`] (which names its own key).
+fn holds_build_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if e.is::<BuildError>() || e.is::<Box<BuildError>>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 pub(crate) fn build_typed<K: Kind, C: Component<K>>(
     value: Value,
     site: &BuildSite<'_>,
@@ -116,12 +129,25 @@ pub(crate) fn build_typed<K: Kind, C: Component<K>>(
     name: &'static str,
 ) -> Result<Built<K::Output>, BuildError> {
     let config: C::Config = parse_config(value, site, K::NAME, name)?;
-    let component = C::build(&config, ctx, site).map_err(|source| BuildError::Component {
-        source_of: site.source_of(site.path()),
-        path: site.path().clone(),
-        kind: K::NAME,
-        type_name: name.to_string(),
-        source,
+    let component = C::build(&config, ctx, site).map_err(|source| match source.downcast::<FieldError>() {
+        Ok(field) => {
+            let path = site.path().join_dotted(&field.field);
+            BuildError::Field {
+                source_of: site.source_of(&path),
+                path,
+                kind: K::NAME,
+                type_name: name.to_string(),
+                problem: field.message,
+            }
+        }
+        Err(source) if holds_build_error(source.as_ref()) => BuildError::Inner(source),
+        Err(source) => BuildError::Component {
+            source_of: site.source_of(site.path()),
+            path: site.path().clone(),
+            kind: K::NAME,
+            type_name: name.to_string(),
+            source,
+        },
     })?;
     Ok(Built { component, type_name: name, kind: K::NAME, config: Box::new(config) })
 }

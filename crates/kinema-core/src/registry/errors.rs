@@ -81,6 +81,11 @@ pub enum BuildError {
         /// What is wrong and what was expected.
         problem: String,
     },
+    /// A component inside this one (a transform of a dataset's pipeline, a backbone of a
+    /// model) failed to build: its own error names its file and full key, so it is shown
+    /// as it is, not behind the outer table's key.
+    #[error("{}", chain_text(.0.as_ref()))]
+    Inner(super::BoxError),
     /// The config was valid but building failed (a missing file, an impossible value).
     #[error("{source_of}: `{path}`: cannot build {kind} {type_name}: {}", chain_text(source.as_ref()))]
     Component {
@@ -115,7 +120,7 @@ pub fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// Rewrites serde's messages ("missing field `x`", "invalid type: string \"a\", expected
 /// u32") into what a config author needs, and finds the key they concern.
-pub(crate) fn describe_serde_problem(message: &str, at: &KeyPath) -> (KeyPath, String) {
+pub fn describe_serde_problem(message: &str, at: &KeyPath) -> (KeyPath, String) {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         if let Some((field, tail)) = rest.split_once('`') {
             let names: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();

@@ -21,9 +21,9 @@ mod registration;
 mod resolve;
 
 pub use build::{build, build_at, build_list, BuildSite, Built};
-pub use component::{BoxError, Component, Kind};
+pub use component::{BoxError, Component, FieldError, Kind};
 pub use describe::{describe_all, ComponentInfo, FieldInfo};
-pub use errors::{chain_text, closest as closest_name, BuildError};
+pub use errors::{chain_text, closest as closest_name, describe_serde_problem, BuildError};
 pub use registration::{entries, entries_named, entries_of, kind_names, Factory, Registration};
 pub use resolve::{resolve_tree, schema_for, ComponentSpec, KIND_KEYWORD};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use kinema_core::registry::BuildSite;
+use kinema_core::registry::{BuildSite, FieldError};
 
 use super::annotations::{read_label_map, Record};
 use super::{Dataset, ErrorPolicy};
@@ -70,13 +70,21 @@ pub fn label_map_path(root: Option<&str>, path: &str, site: &BuildSite<'_>) -> P
     if joined.exists() || Path::new(path).is_absolute() {
         return joined;
     }
-    match site.source_of(site.key("label_map").path()) {
-        kinema_core::config::Source::File(file) => match file.parent().map(|d| d.join(path)) {
-            Some(beside) if beside.exists() => beside,
-            _ => joined,
-        },
+    let source = site.source_of(site.key("label_map").path());
+    match source.file().and_then(Path::parent).map(|d| d.join(path)) {
+        Some(beside) if beside.exists() => beside,
         _ => joined,
     }
+}
+
+/// A dataset's file error reported at the key that named the file: `label_map` for the
+/// label map, `ann_file` for everything read from the annotation list.
+pub fn blame_field(e: DataError) -> FieldError {
+    let field = match &e {
+        DataError::LabelMap { .. } => "label_map",
+        _ => "ann_file",
+    };
+    FieldError::new(field, kinema_core::registry::chain_text(&e))
 }
 
 /// A list-based action dataset (the implementation behind `VideoDataset` and
@@ -92,7 +100,7 @@ impl ActionDataset {
     /// Checks the records against the settings and wraps them.
     pub fn new(common: CommonConfig, records: Vec<Record>, pipeline: Pipeline) -> Result<Self, DataError> {
         let class_names = match &common.label_map {
-            Some(p) => Some(read_label_map(p)?),
+            Some(p) => Some(read_label_map(p).map_err(|e| DataError::LabelMap { source: Box::new(e) })?),
             None => None,
         };
         let limit = common.num_classes.or(class_names.as_ref().map(Vec::len));

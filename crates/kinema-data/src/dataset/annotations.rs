@@ -21,6 +21,7 @@ pub struct Record {
 }
 
 fn read_lines(path: &Path) -> Result<Vec<(usize, String)>, DataError> {
+    kinema_core::fs::check_regular_file(path, "annotation list")?;
     let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
     Ok(text.lines().enumerate().map(|(i, l)| (i + 1, l.trim().to_string())).filter(|(_, l)| !l.is_empty()).collect())
 }
@@ -92,6 +93,7 @@ pub fn parse_rawframe_list(path: &Path, with_offset: bool, multi_class: bool) ->
 
 /// Reads a label map: one class name per line (MMAction2's `label_map_k400.txt`).
 pub fn read_label_map(path: &Path) -> Result<Vec<String>, DataError> {
+    kinema_core::fs::check_regular_file(path, "label map")?;
     let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
     Ok(text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
 }

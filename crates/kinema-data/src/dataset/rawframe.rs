@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::action::{join_root, label_map_path, ActionDataset, CommonConfig, DataPrefix};
+use super::action::{blame_field, join_root, label_map_path, ActionDataset, CommonConfig, DataPrefix};
 use super::annotations::parse_rawframe_list;
 use super::{Dataset, DatasetKind, ErrorPolicy, OnError};
 use crate::sample::Modality;
@@ -105,8 +105,8 @@ impl Component<DatasetKind> for RawframeDataset {
             &Value::Array(c.pipeline.iter().map(|t| t.value.clone()).collect()),
             &site.key("pipeline"),
         )?;
-        let records = parse_rawframe_list(&common.ann_file, c.with_offset, c.multi_class)?;
-        Ok(Box::new(ActionDataset::new(common, records, pipeline)?))
+        let records = parse_rawframe_list(&common.ann_file, c.with_offset, c.multi_class).map_err(blame_field)?;
+        Ok(Box::new(ActionDataset::new(common, records, pipeline).map_err(blame_field)?))
     }
 }
 

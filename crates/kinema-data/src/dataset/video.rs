@@ -1,12 +1,12 @@
 //! `VideoDataset`: a list of `relative/path.mp4 label` lines.
 
-use kinema_core::registry::{BoxError, BuildSite};
+use kinema_core::registry::{BoxError, BuildSite, FieldError};
 use kinema_core::{Component, ComponentSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::action::{join_root, label_map_path, ActionDataset, CommonConfig, DataPrefix};
+use super::action::{blame_field, join_root, label_map_path, ActionDataset, CommonConfig, DataPrefix};
 use super::annotations::parse_video_list;
 use super::{Dataset, DatasetKind, ErrorPolicy, OnError};
 use crate::sample::Modality;
@@ -71,7 +71,7 @@ impl Component<DatasetKind> for VideoDataset {
     type Config = VideoDatasetConfig;
     fn build(c: &Self::Config, _: &(), site: &BuildSite<'_>) -> Result<Box<dyn Dataset>, BoxError> {
         if c.delimiter.is_empty() {
-            return Err("delimiter must not be empty".into());
+            return Err(FieldError::new("delimiter", "delimiter must not be empty").into());
         }
         let root = c.data_root.as_deref();
         let common = CommonConfig {
@@ -91,8 +91,8 @@ impl Component<DatasetKind> for VideoDataset {
             &Value::Array(c.pipeline.iter().map(|t| t.value.clone()).collect()),
             &site.key("pipeline"),
         )?;
-        let records = parse_video_list(&common.ann_file, &c.delimiter, c.multi_class)?;
-        Ok(Box::new(ActionDataset::new(common, records, pipeline)?))
+        let records = parse_video_list(&common.ann_file, &c.delimiter, c.multi_class).map_err(blame_field)?;
+        Ok(Box::new(ActionDataset::new(common, records, pipeline).map_err(blame_field)?))
     }
 }
 

@@ -23,6 +23,10 @@ mod workers;
 pub use workers::EpochIter;
 use workers::{EpochShared, Source, WorkerPool};
 
+/// The most worker threads a loader may start (PyTorch users run a few per core; each
+/// thread holds `prefetch_factor` batches).
+pub const MAX_NUM_WORKERS: usize = 256;
+
 /// An MMEngine-style dataloader table (`train_dataloader = {...}`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -195,11 +199,16 @@ impl DataLoader {
         }
         if !self.persistent_workers || self.pool.is_none() {
             self.pool = None;
-            self.pool = Some(WorkerPool::new(self.num_workers));
+            match WorkerPool::new(self.num_workers) {
+                Ok(pool) => self.pool = Some(pool),
+                Err(e) => return EpochIter::new(shared, batches, Source::Failed(Some(e))),
+            }
         }
         let prefetch = self.num_workers * self.prefetch_factor;
-        let pool = self.pool.as_ref().expect("created above");
-        EpochIter::new(shared, batches, Source::Pool { pool, prefetch, results: rx })
+        match self.pool.as_ref() {
+            Some(pool) => EpochIter::new(shared, batches, Source::Pool { pool, prefetch, results: rx }),
+            None => EpochIter::new(shared, batches, Source::Failed(None)),
+        }
     }
 }
 
@@ -217,9 +226,9 @@ pub fn build_dataloader(cfg: &Config, key: &str, ctx: &LoaderContext) -> Result<
 
 /// Builds a loader from a dataloader table found at `site`.
 pub fn build_dataloader_at(value: &Value, site: &BuildSite<'_>, ctx: &LoaderContext) -> Result<DataLoader, DataError> {
-    let cfg: DataLoaderConfig = parse_loader_table(value).map_err(|message| DataError::Config {
-        source_of: site.source_of(site.path()).to_string(),
-        key: site.path().to_string(),
+    let cfg: DataLoaderConfig = parse_loader_table(value, site.path()).map_err(|(key, message)| DataError::Config {
+        source_of: site.source_of(&key).to_string(),
+        key: key.to_string(),
         message,
     })?;
     if ctx.world_size == 0 || ctx.rank >= ctx.world_size {
@@ -227,6 +236,13 @@ pub fn build_dataloader_at(value: &Value, site: &BuildSite<'_>, ctx: &LoaderCont
             source_of: "runner".into(),
             key: site.path().to_string(),
             message: format!("rank {} is not below world size {}", ctx.rank, ctx.world_size),
+        });
+    }
+    if cfg.num_workers > MAX_NUM_WORKERS {
+        return Err(DataError::Config {
+            source_of: site.source_of(&site.path().key("num_workers")).to_string(),
+            key: site.path().key("num_workers").to_string(),
+            message: format!("{} worker threads asked for; at most {MAX_NUM_WORKERS}", cfg.num_workers),
         });
     }
     if cfg.batch_size == 0 {
@@ -250,10 +266,14 @@ pub fn build_dataloader_at(value: &Value, site: &BuildSite<'_>, ctx: &LoaderCont
         .with_prefetch_factor(cfg.prefetch_factor))
 }
 
-/// Deserializes the loader table, naming the offending key in the message.
-fn parse_loader_table(value: &Value) -> Result<DataLoaderConfig, String> {
+/// Deserializes the loader table; an error names the offending key (below `at`) and,
+/// for a misspelt key, the closest known one.
+fn parse_loader_table(value: &Value, at: &KeyPath) -> Result<DataLoaderConfig, (KeyPath, String)> {
     let Value::Object(map) = value else {
-        return Err(format!("expected a dataloader table, found {}", kinema_core::config::type_name(value)));
+        return Err((
+            at.clone(),
+            format!("expected a dataloader table, found {}", kinema_core::config::type_name(value)),
+        ));
     };
     let known = [
         "batch_size",
@@ -268,13 +288,20 @@ fn parse_loader_table(value: &Value) -> Result<DataLoaderConfig, String> {
     ];
     for key in map.keys() {
         if !known.contains(&key.as_str()) {
-            return Err(format!("unknown key `{key}`; expected one of: {}", known.join(", ")));
+            let hint = kinema_core::registry::closest_name(key, &known)
+                .map(|best| format!(" (did you mean `{best}`?)"))
+                .unwrap_or_default();
+            return Err((at.key(key), format!("unknown key `{key}`; expected one of: {}{hint}", known.join(", "))));
         }
     }
     for key in ["batch_size", "sampler", "dataset"] {
         if !map.contains_key(key) {
-            return Err(format!("missing required key `{key}`"));
+            return Err((at.key(key), format!("missing required key `{key}`")));
         }
     }
-    serde_json::from_value(value.clone()).map_err(|e| e.to_string())
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner == "." { at.clone() } else { at.join_dotted(&inner.replace('?', "")) };
+        kinema_core::registry::describe_serde_problem(&e.inner().to_string(), &path)
+    })
 }

@@ -58,18 +58,20 @@ pub(crate) struct WorkerPool {
 }
 
 impl WorkerPool {
-    pub fn new(workers: usize) -> Self {
+    /// Starts `workers` threads; when the system refuses one, the started ones stop and
+    /// the error says how many could start.
+    pub fn new(workers: usize) -> Result<Self, DataError> {
         let (tx, rx) = unbounded::<Job>();
-        let handles = (0..workers)
-            .map(|w| {
-                let rx = rx.clone();
-                std::thread::Builder::new()
-                    .name(format!("kinema-data-{w}"))
-                    .spawn(move || worker_loop(rx))
-                    .expect("spawning a data loader thread")
-            })
-            .collect();
-        WorkerPool { jobs: Some(tx), handles }
+        let mut pool = WorkerPool { jobs: Some(tx), handles: Vec::with_capacity(workers) };
+        for w in 0..workers {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("kinema-data-{w}")).spawn(move || worker_loop(rx));
+            match spawned {
+                Ok(handle) => pool.handles.push(handle),
+                Err(source) => return Err(DataError::Workers { asked: workers, started: w, source }),
+            }
+        }
+        Ok(pool)
     }
 
     pub fn submit(&self, job: Job) {
@@ -106,6 +108,8 @@ pub(crate) enum Source<'a> {
     Inline,
     /// Loaded by a pool; `prefetch` batches in flight at most.
     Pool { pool: &'a WorkerPool, prefetch: usize, results: Receiver<(usize, Result<Batch, DataError>)> },
+    /// The workers could not start: the first item is this error, then the epoch ends.
+    Failed(Option<DataError>),
 }
 
 /// Iterator over one epoch's batches, in sampler order. Yields `Err` for a batch that
@@ -182,7 +186,11 @@ impl Iterator for EpochIter<'_> {
             return None;
         }
         let position = self.next;
-        let item = match &self.source {
+        let item = match &mut self.source {
+            Source::Failed(error) => {
+                self.next = self.batches.len();
+                return error.take().map(Err);
+            }
             Source::Inline => load_batch(&self.shared, position, &self.batches[position]),
             Source::Pool { results, .. } => loop {
                 if let Some(r) = self.pending.remove(&position) {
@@ -215,7 +223,11 @@ impl Iterator for EpochIter<'_> {
 impl ExactSizeIterator for EpochIter<'_> {}
 
 impl Drop for EpochIter<'_> {
+    /// Stops the workers' remaining jobs; the skipped-samples summary is logged here when
+    /// the epoch ends early (an iteration-based loop's last epoch, a stop, an error), so no
+    /// epoch goes unreported.
     fn drop(&mut self) {
         self.shared.cancelled.store(true, Ordering::Relaxed);
+        self.finish();
     }
 }

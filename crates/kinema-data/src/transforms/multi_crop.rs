@@ -62,6 +62,9 @@ fn crop_views(
     mirror: bool,
     what: &str,
 ) -> Result<(), TransformError> {
+    let frames = s.imgs.as_ref().ok_or(TransformError::Missing("imgs"))?;
+    let copies = if mirror { 2 } else { 1 };
+    kinema_video::limits::check_frames(what, frames.count * offsets.len() * copies, ch, cw, frames.channels)?;
     let frames = s.imgs.take().ok_or(TransformError::Missing("imgs"))?;
     let (h, w) = (frames.height as i64, frames.width as i64);
     let mut data = Vec::new();
@@ -76,7 +79,6 @@ fn crop_views(
             )));
         }
         let view = ops::crop(&frames, x as usize, y as usize, x2 as usize, y2 as usize);
-        let copies = if mirror { 2 } else { 1 };
         boxes.extend(std::iter::repeat_n([x, y, x2, y2], frames.count * copies));
         data.extend_from_slice(&view.data);
         views += 1;

@@ -145,7 +145,10 @@ impl Transform for RawFrameDecode {
                 }
             };
             match size {
-                None => size = Some((h, w)),
+                None => {
+                    kinema_video::limits::check_frames("RawFrameDecode", inds.len(), h, w, channels)?;
+                    size = Some((h, w));
+                }
                 Some(first) if first != (h, w) => {
                     return Err(TransformError::Invalid(format!(
                         "frame {frame} is {w}x{h} but earlier frames are {}x{}",

@@ -1,6 +1,6 @@
 //! `Resize`: MMAction2's resize with mmcv's size rules and OpenCV's exact arithmetic.
 
-use kinema_core::registry::{BoxError, BuildSite};
+use kinema_core::registry::{BoxError, BuildSite, FieldError};
 use kinema_core::rng::SampleRng;
 use kinema_core::Component;
 use schemars::JsonSchema;
@@ -66,35 +66,52 @@ enum Target {
 
 impl Resize {
     /// Builds from a config, with the same checks as the registry.
-    pub fn new(config: &ResizeConfig) -> Result<Self, String> {
-        reject_lazy(config.lazy)?;
-        let interp = parse_interpolation(&config.interpolation)?;
+    pub fn new(config: &ResizeConfig) -> Result<Self, FieldError> {
+        reject_lazy(config.lazy).map_err(|m| FieldError::new("lazy", m))?;
+        let interp = parse_interpolation(&config.interpolation).map_err(|m| FieldError::new("interpolation", m))?;
+        let scale_error = |m: String| FieldError::new("scale", m);
         let target = match (config.scale, config.keep_ratio) {
             (ScaleSpec::Factor(f), _) if !(f > 0.0 && f.is_finite()) => {
-                return Err(format!("scale factor {f} must be positive"))
+                return Err(scale_error(format!("scale factor {f} must be positive")))
             }
             (ScaleSpec::Factor(f), true) => Target::Factor(f),
-            (ScaleSpec::Factor(_), false) => return Err("a scale factor needs keep_ratio = true".into()),
+            (ScaleSpec::Factor(_), false) => {
+                return Err(FieldError::new("keep_ratio", "a scale factor needs keep_ratio = true"))
+            }
             (ScaleSpec::Edges([a, b]), true) => {
                 let (long, short) = (a.max(b), a.min(b));
                 if short == -1 {
                     if long <= 0 {
-                        return Err(format!("scale [{a}, {b}] needs one positive edge"));
+                        return Err(scale_error(format!("scale [{a}, {b}] needs one positive edge")));
                     }
                     Target::Edges(f64::INFINITY, long as f64)
                 } else if short <= 0 {
-                    return Err(format!("scale [{a}, {b}]: edges must be positive, or -1 for no limit"));
+                    return Err(scale_error(format!("scale [{a}, {b}]: edges must be positive, or -1 for no limit")));
                 } else {
                     Target::Edges(long as f64, short as f64)
                 }
             }
             (ScaleSpec::Edges([w, h]), false) => {
                 if w <= 0 || h <= 0 {
-                    return Err(format!("scale [{w}, {h}] with keep_ratio = false must be a positive [w, h]"));
+                    return Err(scale_error(format!(
+                        "scale [{w}, {h}] with keep_ratio = false must be a positive [w, h]"
+                    )));
                 }
                 Target::Exact(w as usize, h as usize)
             }
         };
+        let max = kinema_video::limits::MAX_IMAGE_SIDE as f64;
+        let too_big = match target {
+            Target::Factor(f) => f > max,
+            Target::Edges(long, short) => short > max || (long.is_finite() && long > max),
+            Target::Exact(w, h) => w as f64 > max || h as f64 > max,
+        };
+        if too_big {
+            return Err(scale_error(format!(
+                "{} is larger than images may be ({max} pixels a side)",
+                describe(config.scale)
+            )));
+        }
         Ok(Resize { target, keep_ratio: config.keep_ratio, interp })
     }
 
@@ -109,6 +126,13 @@ impl Resize {
             }
         };
         ((w as f64 * factor + 0.5) as usize, (h as f64 * factor + 0.5) as usize)
+    }
+}
+
+fn describe(scale: ScaleSpec) -> String {
+    match scale {
+        ScaleSpec::Factor(f) => format!("scale factor {f}"),
+        ScaleSpec::Edges([a, b]) => format!("scale [{a}, {b}]"),
     }
 }
 
@@ -153,6 +177,12 @@ impl Transform for Resize {
         if new_w == 0 || new_h == 0 {
             return Err(TransformError::Invalid(format!("resizing {w}x{h} gives an empty {new_w}x{new_h} image")));
         }
+        let max = kinema_video::limits::MAX_IMAGE_SIDE;
+        if new_w > max || new_h > max {
+            return Err(TransformError::Invalid(format!(
+                "resizing {w}x{h} gives {new_w}x{new_h}, larger than images may be ({max} pixels a side)"
+            )));
+        }
         let factor = [(new_w as f64 / w as f64) as f32, (new_h as f64 / h as f64) as f32];
         let old = s.scale_factor.unwrap_or([1.0, 1.0]);
         s.scale_factor = Some([old[0] * factor[0], old[1] * factor[1]]);
@@ -168,6 +198,7 @@ impl Transform for Resize {
             // Same size (e.g. `[-1, 256]` on a 256-pixel-high video): cv2 returns the pixels
             // unchanged, so the frames stay where they are instead of being copied.
             if (new_h, new_w) != (h, w) {
+                kinema_video::limits::check_frames("Resize", frames.count, new_h, new_w, frames.channels)?;
                 s.imgs = Some(resize_frames(frames, new_h, new_w, self.interp));
             }
         }
@@ -202,6 +233,7 @@ mod tests {
             Resize::new(&ResizeConfig { scale, keep_ratio, interpolation: interpolation.into(), lazy: false })
                 .err()
                 .unwrap()
+                .to_string()
         };
         assert_eq!(
             bad(ScaleSpec::Edges([-1, 256]), false, "bilinear"),

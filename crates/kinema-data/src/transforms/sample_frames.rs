@@ -1,7 +1,7 @@
 //! `SampleFrames`: which frames of a video make the clips (MMAction2's exact index
 //! formulas in train and test mode).
 
-use kinema_core::registry::{BoxError, BuildSite};
+use kinema_core::registry::{BoxError, BuildSite, FieldError};
 use kinema_core::rng::SampleRng;
 use kinema_core::Component;
 use rand::Rng;
@@ -72,15 +72,40 @@ pub struct SampleFrames {
 
 impl SampleFrames {
     /// A transform with the given config (checked like the registry does).
-    pub fn new(cfg: SampleFramesConfig) -> Result<Self, String> {
-        if cfg.clip_len == 0 || cfg.frame_interval == 0 || cfg.num_clips == 0 {
-            return Err("clip_len, frame_interval and num_clips must be at least 1".into());
+    pub fn new(cfg: SampleFramesConfig) -> Result<Self, FieldError> {
+        FieldError::check_positive(&[
+            ("clip_len", cfg.clip_len as u64),
+            ("frame_interval", cfg.frame_interval as u64),
+            ("num_clips", cfg.num_clips as u64),
+        ])?;
+        let max = kinema_video::limits::MAX_SAMPLE_FRAMES;
+        let twice = if cfg.twice_sample { 2 } else { 1 };
+        if cfg.clip_len.checked_mul(cfg.num_clips).and_then(|n| n.checked_mul(twice)).is_none_or(|n| n > max) {
+            let field = if cfg.num_clips >= cfg.clip_len { "num_clips" } else { "clip_len" };
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "clip_len {} x num_clips {}{} asks for more than {max} frames per sample",
+                    cfg.clip_len,
+                    cfg.num_clips,
+                    if cfg.twice_sample { " x 2 (twice_sample)" } else { "" }
+                ),
+            ));
+        }
+        if cfg.frame_interval > u32::MAX as usize {
+            return Err(FieldError::new(
+                "frame_interval",
+                format!("frame_interval {} is larger than any video", cfg.frame_interval),
+            ));
         }
         if cfg.test_mode && cfg.twice_sample && cfg.clip_len > 1 && cfg.num_clips == 1 {
-            return Err("twice_sample with clip_len > 1 needs num_clips > 1 (upstream divides by num_clips - 1)".into());
+            return Err(FieldError::new(
+                "twice_sample",
+                "twice_sample with clip_len > 1 needs num_clips > 1 (upstream divides by num_clips - 1)",
+            ));
         }
         if matches!(cfg.target_fps, Some(f) if !(f > 0.0 && f.is_finite())) {
-            return Err("target_fps must be a positive number".into());
+            return Err(FieldError::new("target_fps", "target_fps must be a positive number"));
         }
         Ok(SampleFrames { cfg })
     }

@@ -1,7 +1,7 @@
 //! `LoggerHook`: MMEngine's log lines every `interval` iterations and after each
 //! evaluation, and the same scalars to the visualizer (scalars.json, TensorBoard).
 
-use kinema_core::registry::{BoxError, BuildSite};
+use kinema_core::registry::{BoxError, BuildSite, FieldError};
 use kinema_core::{register, Component};
 use kinema_data::Batch;
 use kinema_logging::{LogProcessor, LogProcessorConfig, LoopState, Mode};
@@ -49,9 +49,10 @@ pub struct LoggerHook {
 impl Component<HookKind> for LoggerHook {
     type Config = LoggerHookConfig;
     fn build(config: &Self::Config, _: &(), _: &BuildSite<'_>) -> Result<Box<dyn Hook>, BoxError> {
-        if config.interval == 0 || config.interval_exp_name == 0 {
-            return Err("interval and interval_exp_name must be at least 1".into());
-        }
+        FieldError::check_positive(&[
+            ("interval", config.interval as u64),
+            ("interval_exp_name", config.interval_exp_name as u64),
+        ])?;
         Ok(Box::new(LoggerHook { config: config.clone(), processor: None }))
     }
 }

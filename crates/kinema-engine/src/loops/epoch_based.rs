@@ -1,7 +1,7 @@
 //! `EpochBasedTrainLoop`: train for `max_epochs`, validating every `val_interval` epochs
 //! from `val_begin` on (and after the last epoch).
 
-use kinema_core::registry::{BoxError, BuildSite};
+use kinema_core::registry::{BoxError, BuildSite, FieldError};
 use kinema_core::{register, Component};
 use serde::{Deserialize, Serialize};
 
@@ -37,9 +37,7 @@ pub struct EpochBasedTrainLoop {
 impl Component<TrainLoopKind> for EpochBasedTrainLoop {
     type Config = EpochBasedTrainLoopConfig;
     fn build(config: &Self::Config, ctx: &TrainLoopContext, _: &BuildSite<'_>) -> Result<Box<dyn TrainLoop>, BoxError> {
-        if config.max_epochs == 0 || config.val_interval == 0 {
-            return Err("max_epochs and val_interval must be at least 1".into());
-        }
+        FieldError::check_positive(&[("max_epochs", config.max_epochs), ("val_interval", config.val_interval)])?;
         Ok(Box::new(EpochBasedTrainLoop { config: config.clone(), epoch_length: ctx.epoch_length as u64 }))
     }
 }

@@ -1,7 +1,7 @@
 //! `IterBasedTrainLoop`: train for `max_iters` iterations across epochs, validating every
 //! `val_interval` iterations from `val_begin` on (and at the end).
 
-use kinema_core::registry::{BoxError, BuildSite};
+use kinema_core::registry::{BoxError, BuildSite, FieldError};
 use kinema_core::{register, Component};
 use serde::{Deserialize, Serialize};
 
@@ -39,9 +39,7 @@ pub struct IterBasedTrainLoop {
 impl Component<TrainLoopKind> for IterBasedTrainLoop {
     type Config = IterBasedTrainLoopConfig;
     fn build(config: &Self::Config, _: &TrainLoopContext, _: &BuildSite<'_>) -> Result<Box<dyn TrainLoop>, BoxError> {
-        if config.max_iters == 0 || config.val_interval == 0 {
-            return Err("max_iters and val_interval must be at least 1".into());
-        }
+        FieldError::check_positive(&[("max_iters", config.max_iters), ("val_interval", config.val_interval)])?;
         Ok(Box::new(IterBasedTrainLoop { config: config.clone() }))
     }
 }

@@ -339,11 +339,8 @@ pub fn typed(cfg: &Config) -> Result<RunnerConfig, EngineError> {
     let subset: serde_json::Map<String, Value> =
         cfg.as_table().iter().filter(|(k, _)| known.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     serde_path_to_error::deserialize(Value::Object(subset)).map_err(|e| {
-        let key = e.path().to_string();
-        EngineError::Setting {
-            source_of: cfg.source_of(&KeyPath::parse(&key)),
-            key: KeyPath::parse(&key),
-            message: e.inner().to_string(),
-        }
+        let at = KeyPath::parse(&e.path().to_string().replace('?', ""));
+        let (key, message) = kinema_core::registry::describe_serde_problem(&e.inner().to_string(), &at);
+        EngineError::Setting { source_of: cfg.source_of(&key), key, message }
     })
 }

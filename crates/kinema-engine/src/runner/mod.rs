@@ -301,19 +301,41 @@ impl Runner {
         Ok(metrics)
     }
 
-    /// `--dry-run`: every component is built; read and check one batch, then stop.
+    /// `--dry-run`: every component is built; read one batch through the pipeline and run
+    /// the model's forward and losses on it (no gradient, no step), then stop.
     fn dry_run(&mut self) -> Result<(), EngineError> {
         let parts = self.train_parts.as_ref().ok_or(EngineError::Internal("no training parts"))?;
         let loader = Arc::clone(&parts.loader);
-        let mut guard = loader.lock().map_err(|_| EngineError::Internal("the train loader lock is poisoned"))?;
-        let mut batches = guard.epoch(0);
-        match batches.next() {
-            Some(batch) => {
-                let batch = batch?;
-                log::info!("dry run: first batch has shape {:?}; every component built", batch.shape);
-                Ok(())
+        let batch = {
+            let mut guard = loader.lock().map_err(|_| EngineError::Internal("the train loader lock is poisoned"))?;
+            let mut batches = guard.epoch(0);
+            match batches.next() {
+                Some(batch) => batch?,
+                None => {
+                    return Err(EngineError::setting(
+                        &self.cfg,
+                        "train_dataloader",
+                        "dry run: the training data is empty",
+                    ))
+                }
             }
-            None => Err(EngineError::setting(&self.cfg, "train_dataloader", "dry run: the training data is empty")),
+        };
+        log::info!("dry run: first batch has shape {:?}", batch.shape);
+        let model_batch = self.to_model_batch(&batch, 0)?;
+        let losses = tch::no_grad(|| self.model_losses(&model_batch))?;
+        let mut shown = Vec::with_capacity(losses.len());
+        for (name, value) in &losses {
+            let value = value.f_mean(tch::Kind::Float)?.f_double_value(&[])?;
+            if !value.is_finite() {
+                return Err(EngineError::setting(
+                    &self.cfg,
+                    "model",
+                    format!("dry run: the first batch gives {name} = {value}; expected a finite number"),
+                ));
+            }
+            shown.push(format!("{name} {value:.4}"));
         }
+        log::info!("dry run: one forward pass on it gives {}; every component built", shown.join(", "));
+        Ok(())
     }
 }

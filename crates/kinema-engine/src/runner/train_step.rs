@@ -40,6 +40,24 @@ impl Runner {
         self.stop_if_signalled()
     }
 
+    /// The model's named losses for one batch (under the optimizer wrapper's autocast).
+    pub(crate) fn model_losses(&mut self, model_batch: &ModelBatch) -> Result<Vec<(String, Tensor)>, EngineError> {
+        let parts = self.train_parts.as_ref().ok_or(EngineError::Internal("training parts not built"))?;
+        let gather: Box<dyn kinema_models::recognizer::FeatureGather> = match &self.dist {
+            Some(d) => Box::new(crate::dist::GatherLayer::new(std::sync::Arc::clone(&d.group))),
+            None => Box::new(LocalGather),
+        };
+        let env = StepEnv { seed: self.env.seed, gather: gather.as_ref() };
+        let losses = match parts.optim.autocast_dtype() {
+            Some(dtype) => {
+                kinema_torch::autocast::with_autocast(self.env.device, dtype, || self.model.loss(model_batch, &env))
+                    .map_err(|e| EngineError::Dist { what: "autocast".into(), source: Box::new(e) })?
+            }
+            None => self.model.loss(model_batch, &env),
+        }?;
+        Ok(losses)
+    }
+
     /// The model's losses, their sum, backward and (when due) an optimizer step.
     fn train_step(&mut self, batch: &Batch) -> Result<TrainStepOutput, EngineError> {
         let iter = self.progress.iter;
@@ -47,20 +65,8 @@ impl Runner {
         // randomness replays identically after a resume.
         tch::manual_seed(kinema_core::rng::derive_seed(self.env.seed, &[TRAIN_STREAM, iter]) as i64 & i64::MAX);
         let model_batch = self.to_model_batch(batch, self.progress.epoch)?;
+        let losses = self.model_losses(&model_batch)?;
         let parts = self.train_parts.as_mut().ok_or(EngineError::Internal("training parts not built"))?;
-        let gather: Box<dyn kinema_models::recognizer::FeatureGather> = match &self.dist {
-            Some(d) => Box::new(crate::dist::GatherLayer::new(std::sync::Arc::clone(&d.group))),
-            None => Box::new(LocalGather),
-        };
-        let env = StepEnv { seed: self.env.seed, gather: gather.as_ref() };
-        let autocast = parts.optim.autocast_dtype();
-        let losses = match autocast {
-            Some(dtype) => {
-                kinema_torch::autocast::with_autocast(self.env.device, dtype, || self.model.loss(&model_batch, &env))
-                    .map_err(|e| EngineError::Dist { what: "autocast".into(), source: Box::new(e) })?
-            }
-            None => self.model.loss(&model_batch, &env),
-        }?;
         let mut total: Option<Tensor> = None;
         let mut log_vars = Vec::with_capacity(losses.len() + 2);
         for (name, value) in &losses {

@@ -266,8 +266,9 @@ impl BaseHead {
             return Err(ModelError::Input {
                 module: "cls_head".into(),
                 message: format!(
-                    "expected {} features per sample (in_channels), got {}",
+                    "in_channels is {} but its input has {} features per sample (set model.cls_head.in_channels = {})",
                     self.parts.in_channels,
+                    x.size()[1],
                     x.size()[1]
                 ),
             });

@@ -56,6 +56,7 @@ impl TemplateSource {
 /// `\r\n` and `\r` all end a line, line ends removed, nothing else stripped. A leading BOM and
 /// blank lines at the end of the file are dropped. Returns (1-based line number, text) pairs.
 pub fn read_lines(path: &Path, what: &'static str) -> Result<Vec<(usize, String)>> {
+    kinema_core::fs::check_regular_file(path, &format!("{what} file"))?;
     let text = std::fs::read_to_string(path).map_err(|source| TextError::Io { what, path: path.to_owned(), source })?;
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
     let normalised = text.replace("\r\n", "\n").replace('\r', "\n");

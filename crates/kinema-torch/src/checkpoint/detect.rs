@@ -61,16 +61,9 @@ pub fn detect_format(path: &Path) -> Result<CheckpointFormat> {
 /// missing, a folder, a named pipe or device (reading those could block), a dangling or
 /// looping symbolic link.
 pub fn check_regular_file(path: &Path) -> Result<()> {
-    let not = |what: &str| Err(CheckpointError::NotAFile { path: path.to_path_buf(), what: what.to_string() });
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => Ok(()),
-        Ok(m) if m.is_dir() => not("is a folder, not a checkpoint file"),
-        Ok(_) => not("is not a regular file (a named pipe, socket or device)"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::symlink_metadata(path) {
-            Ok(_) => not("is a symbolic link to nothing"),
-            Err(_) => not("does not exist"),
-        },
-        Err(e) if e.raw_os_error() == Some(40) => not("is a symbolic link loop"),
-        Err(e) => Err(CheckpointError::io(path, e)),
+    match kinema_core::fs::check_regular_file(path, "checkpoint file") {
+        Ok(_) => Ok(()),
+        Err(kinema_core::fs::NotAFile { source: Some(e), .. }) => Err(CheckpointError::io(path, e)),
+        Err(e) => Err(CheckpointError::NotAFile { path: path.to_path_buf(), what: e.what }),
     }
 }
