@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: setup build test lint fmt demo demo-motion bench
+.PHONY: setup build test lint fmt fuzz demo demo-motion bench
 
 setup:
 	@tools/setup.sh
@@ -23,6 +23,12 @@ test: lint
 
 fmt:
 	$(CARGO) fmt --all
+
+# The fuzz targets of tests/fuzz run long: FUZZ_CASES cases each (make test runs a few
+# hundred). A failure is shrunk and kept in tests/fuzz/tests/*.proptest-regressions.
+FUZZ_CASES ?= 20000
+fuzz: setup
+	KINEMA_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release -p kinema-fuzz -- --nocapture --test-threads 1
 
 demo: setup
 	$(CARGO) build --release -p kinema-tools
