@@ -26,7 +26,8 @@ pub fn tiny_tsn(dir: &Path, max_iters: u64) -> PathBuf {
     let pipeline = |test: bool| {
         format!(
             "[{{ type = \"DecordInit\" }}, {{ type = \"SampleFrames\", clip_len = 1, num_clips = 4{} }}, \
-             {{ type = \"DecordDecode\" }}, {{ type = \"FormatShape\", input_format = \"NCHW\" }}, {{ type = \"PackActionInputs\" }}]",
+             {{ type = \"DecordDecode\" }}, {{ type = \"Resize\", scale = [-1, 64] }}, \
+             {{ type = \"FormatShape\", input_format = \"NCHW\" }}, {{ type = \"PackActionInputs\" }}]",
             if test { ", test_mode = true" } else { "" }
         )
     };
