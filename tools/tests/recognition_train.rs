@@ -4,6 +4,8 @@
 //! norms and test to exactly the metrics and scores of 1 rank.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -109,13 +111,9 @@ fn tsn_and_tsm_train_test_dump_and_infer() {
     }
 }
 
-fn free_port() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
-}
-
 /// Runs `name args` as 2 ranks with the environment `torchrun` sets.
 fn two_ranks(name: &str, args: &[String]) -> Vec<Output> {
-    let port = free_port();
+    let port = support::free_port();
     let children: Vec<_> = (0..2)
         .map(|rank| {
             Command::new(tool(name))

@@ -126,13 +126,16 @@ fn a_second_trainer_in_the_same_work_dir_is_refused() {
     assert!(work.join("iter_30.safetensors").is_file());
 }
 
-#[test]
-fn a_frozen_rank_ends_the_job_within_the_heartbeat_timeout() {
+/// Runs a 2-rank training, SIGSTOPs rank `frozen` at iteration 3 and returns the job's
+/// output and how long it took to end after the freeze.
+fn freeze_rank(frozen: usize) -> (String, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = support::tiny_tsn(dir.path(), 400);
     let work = dir.path().join("frozen");
     let mut c = Command::new(support::bin("launch"));
-    c.args(["--nproc-per-node", "2", "--"]).arg(support::bin("train")).arg(&cfg);
+    c.args(["--nproc-per-node", "2", "--master-port", &support::free_port(), "--"])
+        .arg(support::bin("train"))
+        .arg(&cfg);
     c.args(["--work-dir", work.to_str().unwrap(), "--device", "cpu", "--launcher", "pytorch"]);
     c.args(["--cfg-options", "env_cfg.dist_cfg.heartbeat_timeout=5"]).env("OMP_NUM_THREADS", "1");
     // The output goes to a file: a pipe nobody reads would fill and stall the ranks.
@@ -140,16 +143,33 @@ fn a_frozen_rank_ends_the_job_within_the_heartbeat_timeout() {
     let out_file = std::fs::File::create(&out_path).unwrap();
     let mut child = c.stdout(out_file.try_clone().unwrap()).stderr(out_file).spawn().unwrap();
     wait_for_iter(&work, 3, 400, &mut child);
-    let rank1 = support::process_with(&[work.to_str().unwrap(), "train"], "RANK=1").expect("rank 1's process");
-    let frozen = Instant::now();
-    assert!(Command::new("kill").args(["-STOP", &rank1]).status().unwrap().success());
+    let pid = support::process_with(&[work.to_str().unwrap(), "train"], &format!("RANK={frozen}"))
+        .expect("the rank's process");
+    let started = Instant::now();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
     let status = child.wait().unwrap();
-    let took = frozen.elapsed();
-    let _ = Command::new("kill").args(["-KILL", &rank1]).status();
-    let log = std::fs::read_to_string(&out_path).unwrap();
+    let took = started.elapsed();
+    let _ = Command::new("kill").args(["-KILL", &pid]).status();
     assert!(!status.success());
+    (std::fs::read_to_string(&out_path).unwrap(), took)
+}
+
+#[test]
+fn a_frozen_rank_ends_the_job_within_the_heartbeat_timeout() {
+    let (log, took) = freeze_rank(1);
     assert!(log.contains("rank 0/2: rank 1 on ") && log.contains(" stopped responding: no heartbeat for "), "{log}");
     assert!(log.contains("(limit 5 s); ending this rank"), "{log}");
+    assert!(took < Duration::from_secs(40), "the job took {took:?} to end");
+}
+
+#[test]
+fn a_frozen_rank_0_holding_the_store_ends_the_job_too() {
+    let (log, took) = freeze_rank(0);
+    assert!(
+        log.contains("rank 1/2: the store on rank 0 on ") && log.contains(" stopped answering: no reply for "),
+        "{log}"
+    );
+    assert!(log.contains("(limit 5 s); rank 0 is frozen or its machine hung; ending this rank"), "{log}");
     assert!(took < Duration::from_secs(40), "the job took {took:?} to end");
 }
 

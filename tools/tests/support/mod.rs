@@ -75,6 +75,12 @@ optimizer = {{ type = "SGD", lr = 0.01, momentum = 0.9, weight_decay = 0.0001 }}
     path
 }
 
+/// A TCP port free on this machine now (for a test's own MASTER_PORT, so tests running in
+/// parallel do not meet on 29500).
+pub fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
+}
+
 /// Every tensor of a training checkpoint (weights and optimizer state), by name, as bytes.
 pub fn tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
     let ck = kinema_torch::checkpoint::load_checkpoint(path).unwrap();

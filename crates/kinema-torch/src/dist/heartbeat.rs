@@ -4,7 +4,7 @@
 
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -90,10 +90,27 @@ pub struct Watchdog {
     pub on_silent: Box<dyn Fn(String) + Send>,
 }
 
-/// The background thread writing this rank's heartbeat; stops when dropped.
+/// The background threads writing this rank's heartbeat (and, when watching, checking
+/// that the store answers); stop when dropped.
 pub struct Heartbeat {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<()>>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+/// `rank 3 on host-b`, or `rank 3` before the hosts are known.
+fn describe_rank(names: &Mutex<Vec<String>>, rank: usize) -> String {
+    let names = names.lock().map(|n| n.clone()).unwrap_or_default();
+    names.get(rank).map(|n| format!("rank {rank} on {n}")).unwrap_or(format!("rank {rank}"))
+}
+
+/// The watchdog's callback, taken by whichever thread fires first.
+type Alarm = Arc<Mutex<Option<Box<dyn Fn(String) + Send>>>>;
+
+fn fire(alarm: &Alarm, message: String) {
+    let callback = alarm.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(callback) = callback {
+        callback(message);
+    }
 }
 
 /// What the heartbeat thread needs to watch the others.
@@ -104,6 +121,11 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
+    /// `rank 3 on host-b`, or `rank 3` before the hosts are known.
+    fn who(&self, rank: usize) -> String {
+        describe_rank(&self.names, rank)
+    }
+
     /// The first rank whose heartbeat is older than the limit, described.
     fn silent(&self, conn: &StoreConn, own_rank: usize) -> Option<String> {
         let limit = self.watchdog.silent_after.as_millis() as u64;
@@ -114,10 +136,9 @@ impl Watch {
             b.copy_from_slice(&bytes[..8.min(bytes.len())]);
             let age = now.saturating_sub(u64::from_le_bytes(b));
             if age > limit {
-                let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
-                let who = names.get(rank).map(|n| format!("rank {rank} on {n}")).unwrap_or(format!("rank {rank}"));
                 return Some(format!(
-                    "{who} stopped responding: no heartbeat for {:.1} s (limit {:.0} s)",
+                    "{} stopped responding: no heartbeat for {:.1} s (limit {:.0} s)",
+                    self.who(rank),
                     age as f64 / 1000.0,
                     self.watchdog.silent_after.as_secs_f64()
                 ));
@@ -129,42 +150,91 @@ impl Watch {
 
 impl Heartbeat {
     /// Writes a heartbeat for `rank` every `interval` through `conn`, and with `watch`
-    /// checks the other ranks' heartbeats as often.
+    /// checks the other ranks' heartbeats as often. A second thread checks that the store
+    /// keeps answering: the store lives in rank 0, so a frozen rank 0 shows as a store
+    /// that stops replying (the heartbeat thread then blocks inside the store call).
     pub(crate) fn start(conn: StoreConn, rank: usize, interval: Duration, watch: Option<Watch>) -> Heartbeat {
         // The first beat is written before returning, so even a rank that dies at once
         // has left one behind.
         let _ = conn.set(&key(rank), &now_ms().to_le_bytes());
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let handle = std::thread::Builder::new()
-            .name(format!("kinema-heartbeat-{rank}"))
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    if conn.set(&key(rank), &now_ms().to_le_bytes()).is_err() {
-                        return; // the store is gone; the collectives will report it
-                    }
-                    if let Some(w) = &watch {
-                        if let Some(message) = w.silent(&conn, rank) {
-                            (w.watchdog.on_silent)(message);
-                            return;
-                        }
-                    }
-                    let mut slept = Duration::ZERO;
-                    while slept < interval && !flag.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(50));
-                        slept += Duration::from_millis(50);
+        let last_answer = Arc::new(AtomicU64::new(now_ms()));
+        let (watch, alarm) = match watch {
+            Some(Watch { world_size, names, watchdog }) => {
+                let alarm: Alarm = Arc::new(Mutex::new(Some(watchdog.on_silent)));
+                let silent_after = watchdog.silent_after;
+                let inert = Watchdog { silent_after, on_silent: Box::new(|_| {}) };
+                (Some(Watch { world_size, names, watchdog: inert }), Some(alarm))
+            }
+            None => (None, None),
+        };
+        let mut handles = Vec::new();
+        if let (Some(w), Some(alarm)) = (&watch, &alarm) {
+            let (flag, last, alarm) = (Arc::clone(&stop), Arc::clone(&last_answer), Arc::clone(alarm));
+            let limit = w.watchdog.silent_after;
+            let names = Arc::clone(&w.names);
+            let monitor = move || {
+                while !pause(&flag, interval) {
+                    let quiet = now_ms().saturating_sub(last.load(Ordering::Relaxed));
+                    if quiet > limit.as_millis() as u64 {
+                        let message = format!(
+                            "the store on {} stopped answering: no reply for {:.1} s (limit {:.0} s); \
+                             rank 0 is frozen or its machine hung",
+                            describe_rank(&names, 0),
+                            quiet as f64 / 1000.0,
+                            limit.as_secs_f64()
+                        );
+                        fire(&alarm, message);
+                        return;
                     }
                 }
-            })
-            .ok();
-        Heartbeat { stop, handle }
+            };
+            if rank != 0 {
+                handles
+                    .extend(std::thread::Builder::new().name(format!("kinema-store-watch-{rank}")).spawn(monitor).ok());
+            }
+        }
+        let (flag, last) = (Arc::clone(&stop), Arc::clone(&last_answer));
+        let beat = move || loop {
+            if conn.set(&key(rank), &now_ms().to_le_bytes()).is_err() {
+                // The store is gone (rank 0 ended); the collectives will report it, and
+                // the store watch has nothing left to watch.
+                last.store(u64::MAX, Ordering::Relaxed);
+                return;
+            }
+            last.store(now_ms(), Ordering::Relaxed);
+            if let (Some(w), Some(alarm)) = (&watch, &alarm) {
+                if let Some(message) = w.silent(&conn, rank) {
+                    fire(alarm, message);
+                    return;
+                }
+            }
+            if pause(&flag, interval) {
+                return;
+            }
+        };
+        handles.extend(std::thread::Builder::new().name(format!("kinema-heartbeat-{rank}")).spawn(beat).ok());
+        Heartbeat { stop, handles }
     }
+}
+
+/// Sleeps `interval` in short steps; true when `stop` was set meanwhile.
+fn pause(stop: &AtomicBool, interval: Duration) -> bool {
+    let mut slept = Duration::ZERO;
+    while slept < interval {
+        if stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        slept += Duration::from_millis(50);
+    }
+    stop.load(Ordering::Relaxed)
 }
 
 impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
+        for h in self.handles.drain(..) {
             let _ = h.join();
         }
     }
