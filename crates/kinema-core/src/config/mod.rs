@@ -148,7 +148,7 @@ impl Config {
             if !entry.is_object() {
                 return Err(ConfigError::BadOverride {
                     argument: dotted.to_string(),
-                    reason: format!("`{part}` is {} , not a table", type_name(entry)),
+                    reason: format!("`{part}` is {}, not a table, so `{dotted}` cannot be set in it", type_name(entry)),
                 });
             }
             node = entry.as_object_mut().expect("checked above");

@@ -118,6 +118,18 @@ pub fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
     message
 }
 
+/// Serde's names for what was expected, in a config author's words (`struct DistCfg` is a
+/// table to them).
+fn author_words(expected: &str) -> String {
+    if expected.starts_with("struct ") || expected == "a map" {
+        return "a table".into();
+    }
+    match expected {
+        "a sequence" => "a list".into(),
+        other => other.to_string(),
+    }
+}
+
 /// Rewrites serde's messages ("missing field `x`", "invalid type: string \"a\", expected
 /// u32") into what a config author needs, and finds the key they concern.
 pub fn describe_serde_problem(message: &str, at: &KeyPath) -> (KeyPath, String) {
@@ -140,8 +152,11 @@ pub fn describe_serde_problem(message: &str, at: &KeyPath) -> (KeyPath, String) 
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         if let Some((found, expected)) = rest.split_once(", expected ") {
-            return (at.clone(), format!("wrong type: expected {expected}, found {found}"));
+            return (at.clone(), format!("wrong type: expected {}, found {found}", author_words(expected)));
         }
+    }
+    if message.starts_with("data did not match any variant of untagged enum OneOrMany") {
+        return (at.clone(), "wrong type: expected a table or a list of tables".into());
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
         if let Some((found, expected)) = rest.split_once(", expected ") {
