@@ -137,6 +137,28 @@ fn a_value_written_through_a_reference_is_blamed_on_the_file_that_wrote_it() {
 }
 
 #[test]
+fn items_of_a_referenced_list_keep_the_file_or_option_that_wrote_them() {
+    // MMAction2's layout: the pipeline is a variable the dataset refers to, and one of its
+    // items refers to another variable; a child file and the command line change items.
+    let d = tree(&[
+        (
+            "base.toml",
+            "num_segs = 8\ntrain_pipeline = [{ type = \"Init\" }, { type = \"SampleFrames\", num_clips = \"${num_segs}\", clip_len = 1 }]\n\
+             [train_dataloader.dataset]\npipeline = \"${train_pipeline}\"\n",
+        ),
+        ("child.toml", "_base_ = \"base.toml\"\nnum_segs = 100000000\n"),
+    ]);
+    let cfg = Config::load(d.path().join("child.toml"), &["train_pipeline.1.clip_len=0"]).unwrap();
+    let src = |k: &str| cfg.source_of(&kinema_core::KeyPath::parse(k)).to_string();
+    let (base, child) =
+        (d.path().join("base.toml").display().to_string(), d.path().join("child.toml").display().to_string());
+    let item = "train_dataloader.dataset.pipeline.1";
+    assert_eq!(src(&format!("{item}.num_clips")), format!("{child} (via ${{num_segs}}) (via ${{train_pipeline}})"));
+    assert_eq!(src(&format!("{item}.clip_len")), "--cfg-options (via ${train_pipeline})");
+    assert_eq!(src(&format!("{item}.type")), format!("{base} (via ${{train_pipeline}})"));
+}
+
+#[test]
 fn long_or_fanned_out_reference_chains_are_errors_not_overflows() {
     // 10,000 references in a row: stops at MAX_REFERENCE_DEPTH instead of the stack's end.
     let mut text: String = (0..10_000).map(|i| format!("v{i} = \"${{v{}}}\"\n", i + 1)).collect();

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{KeyPath, Source};
 
 /// A map from key paths to the source that last set them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Origins {
     map: BTreeMap<KeyPath, Source>,
 }
@@ -54,6 +54,28 @@ impl Origins {
     /// Like [`Origins::lookup`], falling back to `default`.
     pub fn lookup_or(&self, path: &KeyPath, default: &Source) -> Source {
         self.lookup(path).cloned().unwrap_or_else(|| default.clone())
+    }
+
+    /// Gives `to` and every value below it (`value` is what `to` holds) the origin of the
+    /// same place under `from`, passed through `wrap`: a value copied by a reference keeps,
+    /// item by item, the file or option that wrote it.
+    pub fn copy_tree(&mut self, from: &KeyPath, to: &KeyPath, value: &Value, wrap: &dyn Fn(Source) -> Source) {
+        if let Some(source) = self.lookup(from).cloned() {
+            self.map.insert(to.clone(), wrap(source));
+        }
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    self.copy_tree(&from.key(k), &to.key(k), v, wrap);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    self.copy_tree(&from.index(i), &to.index(i), v, wrap);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Takes every entry of `other`, replacing existing ones.

@@ -94,20 +94,40 @@ pub(crate) fn resolve_all(root: &mut Value, origins: &mut Origins, fallback: &So
         for path in paths {
             let resolved = resolver.resolve_path(&snapshot, &path, &mut Vec::new())?;
             if let Some(target) = whole_reference(&snapshot, &path) {
-                moved.push((path.clone(), target.clone(), resolver.written_at(&snapshot, &target)));
+                moved.push((path.clone(), target.clone(), final_target(&snapshot, &target)));
             }
             if let Some(slot) = get_mut(root, &path) {
                 *slot = resolved;
             }
         }
     }
-    for (path, target, written_at) in moved {
-        let source = Source::Reference { target, source: Box::new(written_at) };
-        if let Some(value) = get(root, &path) {
-            origins.record_tree(&path, value, &source);
+    // Copied values take the origins of what they copy, item by item; references inside
+    // referenced values are settled first by repeating until nothing changes.
+    for _ in 0..MAX_REFERENCE_DEPTH {
+        let before = origins.clone();
+        for (path, target, from) in &moved {
+            if let Some(value) = get(root, path) {
+                let wrap = |source: Source| Source::Reference { target: target.clone(), source: Box::new(source) };
+                origins.copy_tree(from, path, value, &wrap);
+            }
+        }
+        if *origins == before {
+            break;
         }
     }
     Ok(())
+}
+
+/// Where a chain of single references starting at `target` ends (`a -> b -> c` gives `c`).
+fn final_target(root: &Value, target: &str) -> KeyPath {
+    let mut path = KeyPath::parse(target);
+    for _ in 0..MAX_REFERENCE_DEPTH {
+        match whole_reference(root, &path) {
+            Some(next) => path = KeyPath::parse(&next),
+            None => break,
+        }
+    }
+    path
 }
 
 /// The target of the value at `path` when it is exactly one reference (`"${a.b}"`).
@@ -147,19 +167,6 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    /// Where the value a `${target}` reference stands for was written: the target's
-    /// origin, following targets that are themselves single references.
-    fn written_at(&self, root: &Value, target: &str) -> Source {
-        let mut path = KeyPath::parse(target);
-        for _ in 0..MAX_REFERENCE_DEPTH {
-            match whole_reference(root, &path) {
-                Some(next) => path = KeyPath::parse(&next),
-                None => break,
-            }
-        }
-        self.source(&path)
-    }
-
     /// Counts `size` more built values and characters against [`MAX_RESOLVED_SIZE`].
     fn charge(&mut self, size: usize, path: &KeyPath) -> Result<(), ConfigError> {
         self.built = self.built.saturating_add(size);
