@@ -62,10 +62,14 @@ fn crop_views(
     mirror: bool,
     what: &str,
 ) -> Result<(), TransformError> {
-    let frames = s.imgs.as_ref().ok_or(TransformError::Missing("imgs"))?;
-    let copies = if mirror { 2 } else { 1 };
-    kinema_video::limits::check_frames(what, frames.count * offsets.len() * copies, ch, cw, frames.channels)?;
     let frames = s.imgs.take().ok_or(TransformError::Missing("imgs"))?;
+    let copies = if mirror { 2 } else { 1 };
+    if let Err(e) =
+        kinema_video::limits::check_frames(what, frames.count * offsets.len() * copies, ch, cw, frames.channels)
+    {
+        s.imgs = Some(frames);
+        return Err(e.into());
+    }
     let (h, w) = (frames.height as i64, frames.width as i64);
     let mut data = Vec::new();
     let mut boxes = Vec::new();
