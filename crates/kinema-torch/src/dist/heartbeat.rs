@@ -104,7 +104,7 @@ fn describe_rank(names: &Mutex<Vec<String>>, rank: usize) -> String {
 }
 
 /// The watchdog's callback, taken by whichever thread fires first.
-type Alarm = Arc<Mutex<Option<Box<dyn Fn(String) + Send>>>>;
+pub(crate) type Alarm = Arc<Mutex<Option<Box<dyn Fn(String) + Send>>>>;
 
 fn fire(alarm: &Alarm, message: String) {
     let callback = alarm.lock().ok().and_then(|mut slot| slot.take());
@@ -117,7 +117,18 @@ fn fire(alarm: &Alarm, message: String) {
 pub(crate) struct Watch {
     pub world_size: usize,
     pub names: Arc<Mutex<Vec<String>>>,
-    pub watchdog: Watchdog,
+    /// How old another rank's heartbeat (or the store's last answer) may get.
+    pub silent_after: Duration,
+    /// The watchdog's callback, shared by the heartbeat and store-watch threads.
+    pub alarm: Alarm,
+}
+
+impl Watch {
+    /// Watches `world_size` ranks named by `names` with `watchdog`.
+    pub(crate) fn new(world_size: usize, names: Arc<Mutex<Vec<String>>>, watchdog: Watchdog) -> Watch {
+        let alarm = Arc::new(Mutex::new(Some(watchdog.on_silent)));
+        Watch { world_size, names, silent_after: watchdog.silent_after, alarm }
+    }
 }
 
 impl Watch {
@@ -128,7 +139,7 @@ impl Watch {
 
     /// The first rank whose heartbeat is older than the limit, described.
     fn silent(&self, conn: &StoreConn, own_rank: usize) -> Option<String> {
-        let limit = self.watchdog.silent_after.as_millis() as u64;
+        let limit = self.silent_after.as_millis() as u64;
         let now = now_ms();
         for rank in (0..self.world_size).filter(|&r| r != own_rank) {
             let Ok(Some(bytes)) = conn.try_get(&key(rank)) else { continue };
@@ -140,7 +151,7 @@ impl Watch {
                     "{} stopped responding: no heartbeat for {:.1} s (limit {:.0} s)",
                     self.who(rank),
                     age as f64 / 1000.0,
-                    self.watchdog.silent_after.as_secs_f64()
+                    self.silent_after.as_secs_f64()
                 ));
             }
         }
@@ -159,19 +170,10 @@ impl Heartbeat {
         let _ = conn.set(&key(rank), &now_ms().to_le_bytes());
         let stop = Arc::new(AtomicBool::new(false));
         let last_answer = Arc::new(AtomicU64::new(now_ms()));
-        let (watch, alarm) = match watch {
-            Some(Watch { world_size, names, watchdog }) => {
-                let alarm: Alarm = Arc::new(Mutex::new(Some(watchdog.on_silent)));
-                let silent_after = watchdog.silent_after;
-                let inert = Watchdog { silent_after, on_silent: Box::new(|_| {}) };
-                (Some(Watch { world_size, names, watchdog: inert }), Some(alarm))
-            }
-            None => (None, None),
-        };
         let mut handles = Vec::new();
-        if let (Some(w), Some(alarm)) = (&watch, &alarm) {
-            let (flag, last, alarm) = (Arc::clone(&stop), Arc::clone(&last_answer), Arc::clone(alarm));
-            let limit = w.watchdog.silent_after;
+        if let Some(w) = &watch {
+            let (flag, last, alarm) = (Arc::clone(&stop), Arc::clone(&last_answer), Arc::clone(&w.alarm));
+            let limit = w.silent_after;
             let names = Arc::clone(&w.names);
             let monitor = move || {
                 while !pause(&flag, interval) {
@@ -203,9 +205,9 @@ impl Heartbeat {
                 return;
             }
             last.store(now_ms(), Ordering::Relaxed);
-            if let (Some(w), Some(alarm)) = (&watch, &alarm) {
+            if let Some(w) = &watch {
                 if let Some(message) = w.silent(&conn, rank) {
-                    fire(alarm, message);
+                    fire(&w.alarm, message);
                     return;
                 }
             }

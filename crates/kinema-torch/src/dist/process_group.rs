@@ -202,8 +202,7 @@ impl ProcessGroup {
         if let Ok(mut w) = self.watch.lock() {
             *w = Some((watch, interval * 3));
         }
-        let watch =
-            watchdog.map(|watchdog| Watch { world_size: self.world_size, names: Arc::clone(&self.hosts), watchdog });
+        let watch = watchdog.map(|watchdog| Watch::new(self.world_size, Arc::clone(&self.hosts), watchdog));
         Ok(Heartbeat::start(beat, self.rank, interval, watch))
     }
 
