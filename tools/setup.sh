@@ -20,7 +20,7 @@ TORCH_VERSION="2.13.0"
 APT_PACKAGES=(libavcodec-dev libavformat-dev libavutil-dev libswscale-dev pkg-config clang libclang-dev
   libgloo-dev python3 python3-venv python3-pip ca-certificates curl)
 if [ "${1:-}" = "--tests" ]; then
-  APT_PACKAGES+=(slurm-wlm munge)
+  APT_PACKAGES+=(slurm-wlm munge ffmpeg)
 fi
 
 say() { echo "[setup] $*"; }

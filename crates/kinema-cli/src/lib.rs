@@ -21,6 +21,7 @@ pub mod analyze_logs;
 pub mod args;
 pub mod check_videos;
 pub mod convert_checkpoint;
+pub mod extract_features;
 pub mod infer;
 pub mod inspect_pipeline;
 pub mod list_registry;

@@ -21,20 +21,37 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
 /// libtorch's C++ stack traces are cut from every message (set
 /// `TORCH_SHOW_CPP_STACKTRACES=1` to keep them, as in PyTorch).
 pub fn error_report(err: &anyhow::Error) -> String {
+    let parts = distinct_messages(err);
+    let mut out = format!("error: {}", parts[0]);
+    for text in &parts[1..] {
+        out.push_str(&format!("\n  caused by: {text}"));
+    }
+    out
+}
+
+/// The error and its causes on one line (`a: b: c`), each cause not already shown: for
+/// records and logs that hold one error per line.
+pub fn one_line(err: &anyhow::Error) -> String {
+    distinct_messages(err).join(": ").replace('\n', " ")
+}
+
+/// The messages of `err` and of each cause whose text the messages before do not
+/// already hold, C++ stack traces cut.
+fn distinct_messages(err: &anyhow::Error) -> Vec<String> {
     let keep_traces = std::env::var("TORCH_SHOW_CPP_STACKTRACES").is_ok_and(|v| v == "1");
     let clean = |text: String| if keep_traces { text } else { without_cpp_trace(&text) };
     let mut shown = clean(err.to_string());
-    let mut out = format!("error: {shown}");
+    let mut parts = vec![shown.clone()];
     for cause in err.chain().skip(1) {
         let text = clean(cause.to_string());
         if shown.contains(&text) {
             continue;
         }
-        out.push_str(&format!("\n  caused by: {text}"));
         shown.push('\n');
         shown.push_str(&text);
+        parts.push(text);
     }
-    out
+    parts
 }
 
 /// `text` without the C++ stack trace libtorch appends to its exception messages

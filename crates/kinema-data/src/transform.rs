@@ -16,6 +16,12 @@ use crate::sample::Sample;
 pub trait Transform: Send + Sync {
     /// Applies the transform to `sample` in place.
     fn apply(&self, sample: &mut Sample, rng: &mut SampleRng) -> Result<(), TransformError>;
+    /// True for the step that decodes the chosen frames into `imgs` (`DecordDecode`):
+    /// tools that decode frames themselves (a long video's timeline) run only the steps
+    /// after it (see [`Pipeline::split_at_decoding`]).
+    fn decodes_frames(&self) -> bool {
+        false
+    }
 }
 
 /// The registry kind of transforms: config tables `{type = "Resize", scale = [-1, 256]}`.
@@ -54,6 +60,14 @@ impl Pipeline {
         let steps =
             transforms.into_iter().map(|(name, transform)| Step { name, config: Value::Null, transform }).collect();
         Pipeline { steps }
+    }
+
+    /// Splits the pipeline into the steps up to and including the one that decodes
+    /// frames, and the steps after it; `None` when no step decodes frames.
+    pub fn split_at_decoding(mut self) -> Option<(Pipeline, Pipeline)> {
+        let at = self.steps.iter().position(|s| s.transform.decodes_frames())?;
+        let after = self.steps.split_off(at + 1);
+        Some((self, Pipeline { steps: after }))
     }
 
     /// Number of transforms.

@@ -112,6 +112,36 @@ pub trait Recognizer: Send {
     }
     /// Raw features of a batch (`mode='tensor'`).
     fn features(&mut self, batch: &ModelBatch) -> Result<Tensor, ModelError>;
+    /// Per-frame features `[N, ...]` of preprocessed single frames `[N, 3, H, W]`, for
+    /// models whose clip scores see each frame only through such features (an image
+    /// encoder followed by a temporal head): overlapping windows of a long video then
+    /// share them, each frame encoded once. `None` (the default) for models that mix
+    /// frames earlier (temporal shift, 3D convolutions): windows run the whole model.
+    fn frame_features(&mut self, _frames: &Tensor) -> Result<Option<Tensor>, ModelError> {
+        Ok(None)
+    }
+    /// Class scores `[W, C]` of `W` clips given as their frames' features `[W, T, ...]`
+    /// from [`Recognizer::frame_features`]; equal to [`Recognizer::predict_inputs`] on
+    /// those frames.
+    fn score_frame_features(&mut self, _features: &Tensor) -> Result<Tensor, ModelError> {
+        Err(ModelError::Input {
+            module: "recognizer".into(),
+            message: "this model does not score clips from per-frame features".into(),
+        })
+    }
+    /// Clip embeddings `[W, D]` of `W` clips given as their frames' features `[W, T, ...]`:
+    /// what [`Recognizer::features`] gives for those frames.
+    fn embed_frame_features(&mut self, _features: &Tensor) -> Result<Tensor, ModelError> {
+        Err(ModelError::Input {
+            module: "recognizer".into(),
+            message: "this model does not embed clips from per-frame features".into(),
+        })
+    }
+    /// The embeddings of the class texts `[rows, D]` a zero-shot model compares clips
+    /// with (normalised, one row per prompt), when it has them.
+    fn text_embeddings(&mut self) -> Result<Option<Tensor>, ModelError> {
+        Ok(None)
+    }
     /// A checkpoint's tensors under this model's parameter names. The default takes the
     /// file's state dict as it is (MMAction2 and Kinema checkpoints use the model's
     /// names); models that also read foreign layouts (OpenAI CLIP, torchvision) rename

@@ -4,6 +4,7 @@
 //! - [`VideoReader`]: metadata ([`VideoInfo`]) and frame-accurate decoding of chosen frame
 //!   indices to RGB24 ([`Frames`]), numbered and converted exactly as decord (MMAction2's
 //!   `DecordInit`/`DecordDecode`) does, bit for bit.
+//! - [`FrameStream`]: frames of any FFmpeg input (pipe, URL, device) in arrival order.
 //! - [`writer::VideoWriter`]: RGB24 frames to H.264 (libx264) or MPEG-4 files.
 //! - [`synthetic`]: renders moving-shape videos and writes a whole MMAction2 `VideoDataset`.
 //!
@@ -17,6 +18,7 @@ mod index;
 pub mod limits;
 mod probe;
 mod reader;
+mod stream;
 pub mod synthetic;
 pub mod writer;
 
@@ -33,6 +35,7 @@ pub fn ffmpeg_version() -> String {
     )
 }
 pub use reader::{ReaderOptions, VideoReader};
+pub use stream::{FrameStream, STDIN};
 
 /// Metadata of an opened video.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::cli::{dumped, metrics, setup, tiny_checkpoint, tool};
+use common::cli::{dumped, free_port, metrics, setup, tiny_checkpoint, tool};
 
 /// The dataset and config of both tests: 3 classes, 3 SGD iterations, one checkpoint.
 fn dist_setup(dir: &Path) -> PathBuf {
@@ -27,10 +27,6 @@ optimizer = { type = "SGD", lr = 0.002, momentum = 0.9 }
 checkpoint = { type = "CheckpointHook", interval = 3, by_epoch = false }
 "#;
     setup(dir, "tiny_dist", 3, 7, extra)
-}
-
-fn free_port() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
 }
 
 /// Runs `bin args` as `world` ranks with the environment each rank's launcher would set.

@@ -1,18 +1,37 @@
-//! `tools/infer [--config CFG] --checkpoint CKPT VIDEO [--json]`: class scores of one
-//! video with any registered recognizer (MMAction2's `init_recognizer` +
-//! `inference_recognizer`).
+//! `tools/infer [--config CFG] --checkpoint CKPT VIDEO... [--json]`: class scores of
+//! videos with any registered recognizer (MMAction2's `init_recognizer` +
+//! `inference_recognizer`), and for long videos and live input a timeline of windows.
 //!
 //! The model is built from the config's `model` table, or, without a config, from the
 //! table the checkpoint carries or a linked model family reads from its tensors; the
 //! weights load strictly. The test pipeline is the config's, else the model's own default.
 //! Models add their own flags (a zero-shot model's `--labels`, `--template`, ...): each
 //! sets a key of the model table before it is built.
+//!
+//! Modes: one video (a table, or `--json`); many videos (several paths, folders, or
+//! `--list`; JSON lines or CSV, `--resume`); `--timeline` windows of one long video;
+//! `--live` windows of a stream as it arrives. docs/zero_shot.md describes each.
 
+mod frames;
+mod inputs;
 mod labels;
+mod long_video;
+mod many;
+mod records;
+mod session;
+mod timeline;
 mod video;
+mod windows;
 
+pub use frames::open_file;
+pub use inputs::{GridArgs, VideoListArgs, VIDEO_EXTENSIONS};
 pub use labels::{class_names, top_k};
-pub use video::{config_test_pipeline, run_pipeline, TEST_PIPELINE_KEYS};
+pub use long_video::{file_windows, TimelineOptions};
+pub use records::read_list;
+pub use session::{expand_inputs, Session};
+pub use timeline::{Timeline, TimelineStats, WindowOutput, WindowScores};
+pub use video::{config_test_pipeline, run_pipeline, transform_frames, TEST_PIPELINE_KEYS};
+pub use windows::{merge_segments, WindowGrid};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,23 +39,21 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
-use kinema_core::{BuildSite, KeyPath};
-use kinema_models::flags::{apply_model_flags, model_flags};
-use kinema_models::recognizer::ModelContext;
-use kinema_models::resolve::{build_model, model_table, read_checkpoint};
-use kinema_torch::checkpoint::LoadMode;
+use kinema_data::sample::FrameStack;
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 
 use crate::args::CfgOptions;
+use kinema_models::flags::model_flags;
 
 /// Class scores of a video with any recognizer (zero-shot models take their labels here).
 #[derive(Parser, Debug)]
 #[command(name = "infer", version)]
 pub struct Args {
-    /// The video to classify.
-    #[arg(required_unless_present = "input_npy", conflicts_with = "input_npy")]
-    pub video: Option<PathBuf>,
+    /// Videos, folders (searched recursively by extension), or with `--live` one input
+    /// URL (`-` for standard input).
+    #[arg(required_unless_present_any = ["input_npy", "list"], conflicts_with = "input_npy")]
+    pub videos: Vec<PathBuf>,
     /// A config: its `model` table, test pipeline and label map are used.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -48,10 +65,46 @@ pub struct Args {
     /// instead of a video.
     #[arg(long)]
     pub input_npy: Option<PathBuf>,
+    /// `--list`, `--data-prefix`, `--extensions`.
+    #[command(flatten)]
+    pub inputs: VideoListArgs,
+    /// Where many-video records go: `.jsonl` (JSON lines) or `.csv` (default: JSON lines
+    /// on standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Keep the records already in `--out` and score only the videos not there.
+    #[arg(long)]
+    pub resume: bool,
+    /// Decoding threads for many videos (each runs the test pipeline on its own video).
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Score exactly these frames of the video (comma separated) instead of the test
+    /// pipeline's sampling.
+    #[arg(long, value_delimiter = ',')]
+    pub frame_inds: Option<Vec<usize>>,
+    /// A timeline of one long video: sliding windows (see docs/zero_shot.md).
+    #[arg(long)]
+    pub timeline: bool,
+    /// Windows of a live input (an FFmpeg URL, a device, or `-`), printed as they complete.
+    #[arg(long, conflicts_with = "timeline")]
+    pub live: bool,
+    /// `--frame-interval`, `--sample-fps`, `--stride`.
+    #[command(flatten)]
+    pub grid: GridArgs,
+    /// Give every label's probability (`scores`), not only the top k.
+    #[arg(long)]
+    pub all_scores: bool,
+    /// Timeline segments: windows whose best probability is below this end a segment.
+    #[arg(long, default_value_t = 0.0)]
+    pub threshold: f32,
+    /// Timeline segments: a moving average over this many windows first.
+    #[arg(long, default_value_t = 1)]
+    pub smooth: usize,
     /// How many labels to show.
     #[arg(long, default_value_t = 5)]
     pub top_k: usize,
-    /// Print JSON: {"labels", "scores" (one per label, in order), "top_k": [{"label", "score"}]}.
+    /// Print JSON: {"labels", "scores" (one per label, in order), "top_k": [{"label", "score"}]}
+    /// for one video; the timeline object for `--timeline`; JSON lines for `--live`.
     #[arg(long)]
     pub json: bool,
     /// `cpu`, `cuda`, `cuda:N` or `auto` (default: CUDA when available).
@@ -119,49 +172,67 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
     let start = Instant::now();
     let device = kinema_engine::runner::select_device(args.device.as_deref(), 0)?;
     let config = args.config.as_ref().map(|p| args.cfg.load(p)).transpose()?;
-    let checkpoint = read_checkpoint(&args.checkpoint)?;
-
-    let model_path = KeyPath::parse("model");
-    let (mut table, site) = match &config {
-        Some(c) => {
-            let table = c.get_path(&model_path).cloned().context("the config has no `model` table")?;
-            (table, BuildSite::root(c).at(model_path.clone()))
-        }
-        None => (model_table(&checkpoint)?, BuildSite::detached(model_path.clone())),
+    let mut session = Session::open(&args.checkpoint, config, flags, device)?;
+    let options = TimelineOptions {
+        grid: args.grid.clone(),
+        top_k: args.top_k,
+        all_scores: args.all_scores,
+        threshold: args.threshold,
+        smooth: args.smooth,
+        json: args.json,
+        decode_threads: 0,
     };
-    apply_model_flags(&mut table, flags)?;
-    let ctx = ModelContext { device, seed: 0 };
-    let mut model = build_model(&table, &site, &ctx, Some((&checkpoint, LoadMode::Strict)))
-        .with_context(|| format!("cannot load the model of {}", args.checkpoint.display()))?
-        .into_inner();
-    let labels = class_names(model.as_ref(), config.as_ref(), &checkpoint)?;
-    log::info!("model ready in {:.3} s", start.elapsed().as_secs_f64());
-
-    let scores = match (&args.input_npy, &args.video) {
-        (Some(npy), _) => {
-            let x = Tensor::read_npy(npy).with_context(|| format!("cannot read {}", npy.display()))?;
-            if x.kind() != Kind::Float {
-                bail!("{}: expected float32 model input, got {:?} {:?}", npy.display(), x.kind(), x.size());
-            }
-            tch::no_grad(|| model.predict_inputs(&x.to_device(device)))?
+    if args.live {
+        let [url] = args.videos.as_slice() else { bail!("--live takes one input (a URL, a device or -)") };
+        long_video::run_live(&mut session, &url.to_string_lossy(), &options)?;
+    } else if args.timeline || args.grid.given() {
+        let [video] = args.videos.as_slice() else { bail!("--timeline takes one video") };
+        long_video::run_timeline(&mut session, video, &options)?;
+    } else if let Some(npy) = &args.input_npy {
+        let x = Tensor::read_npy(npy).with_context(|| format!("cannot read {}", npy.display()))?;
+        if x.kind() != Kind::Float {
+            bail!("{}: expected float32 model input, got {:?} {:?}", npy.display(), x.kind(), x.size());
         }
-        (None, Some(video)) => {
-            let (pipeline, pipeline_site) = match config.as_ref().and_then(config_test_pipeline) {
-                Some((p, path)) => (p, config.as_ref().map(|c| BuildSite::root(c).at(path))),
-                None => match model.default_test_pipeline() {
-                    Some(p) => (p, None),
-                    None => bail!("no test pipeline: pass --config with a `test_pipeline` (this model has no default)"),
-                },
-            };
-            let site = pipeline_site.unwrap_or_else(|| BuildSite::detached(KeyPath::parse("test_pipeline")));
-            let frames = run_pipeline(&pipeline, &site, video)?;
-            let inputs = model.preprocess(&frames.to_device(device))?;
-            tch::no_grad(|| model.predict_inputs(&inputs))?
+        let scores = tch::no_grad(|| session.model.predict_inputs(&x.to_device(device)))?;
+        print_scores(&scores, &session.labels, args.top_k, args.json)?;
+    } else if args.inputs.list.is_none() && args.out.is_none() && args.videos.len() == 1 && !args.videos[0].is_dir() {
+        let video = &args.videos[0];
+        let inputs = match &args.frame_inds {
+            Some(inds) => clip_of_frames(&session, video, inds)?,
+            None => run_pipeline(&session.build_pipeline()?, video)?,
+        };
+        let x = session.model.preprocess(&inputs.to_device(device))?;
+        let scores = tch::no_grad(|| session.model.predict_inputs(&x))?;
+        print_scores(&scores, &session.labels, args.top_k, args.json)?;
+    } else {
+        let videos = args.inputs.videos(&args.videos)?;
+        let (mut writer, done) = records::RecordWriter::open(
+            args.out.as_deref(),
+            args.resume,
+            &session.labels,
+            args.top_k,
+            args.all_scores,
+        )?;
+        let summary = many::run_many(&mut session, videos, &done, &mut writer, args.workers)?;
+        if summary.failed > 0 {
+            log::warn!("{} videos could not be read: their records hold the reason", summary.failed);
         }
-        (None, None) => bail!("give a VIDEO or --input-npy FILE"),
-    };
+    }
     log::info!("done in {:.3} s", start.elapsed().as_secs_f64());
-    print_scores(&scores, &labels, args.top_k, args.json)
+    Ok(())
+}
+
+/// The model input of exactly the frames `inds` of `video`: decoded, then the test
+/// pipeline's steps after decoding.
+fn clip_of_frames(session: &Session, video: &std::path::Path, inds: &[usize]) -> anyhow::Result<Tensor> {
+    let (_, after) = session.build_pipeline()?.split_at_decoding().context("the test pipeline has no decoding step")?;
+    let mut reader = long_video_reader(video)?;
+    let frames = FrameStack::from(reader.read_frames(inds)?);
+    transform_frames(&after, frames, inds, &video.display().to_string())
+}
+
+fn long_video_reader(video: &std::path::Path) -> anyhow::Result<kinema_video::VideoReader> {
+    frames::open_file(video, 1)
 }
 
 /// The JSON record of one row of scores: `{"labels", "scores", "top_k"}`.

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use kinema_core::{BuildSite, Config, KeyPath};
-use kinema_data::sample::Sample;
+use kinema_core::{Config, KeyPath};
+use kinema_data::sample::{FrameStack, Sample};
 use kinema_data::transform::Pipeline;
 use serde_json::Value;
 use tch::{Kind, Tensor};
@@ -22,14 +22,52 @@ pub fn config_test_pipeline(config: &Config) -> Option<(Value, KeyPath)> {
     })
 }
 
-/// Decodes and transforms `video` with `pipeline` (built at `site`): the packed inputs
-/// with a batch dimension of 1 (`[1, N, 3, H, W]` for `NCHW` pipelines), uint8.
-pub fn run_pipeline(pipeline: &Value, site: &BuildSite<'_>, video: &Path) -> anyhow::Result<Tensor> {
+/// Decodes and transforms `video` with the built `pipeline`: the packed inputs with a
+/// batch dimension of 1 (`[1, N, 3, H, W]` for `NCHW` pipelines), uint8.
+pub fn run_pipeline(pipeline: &Pipeline, video: &Path) -> anyhow::Result<Tensor> {
     kinema_core::fs::check_regular_file(video, "video file")?;
-    let pipe = Pipeline::build(pipeline, site).context("cannot build the test pipeline")?;
     let mut sample = Sample { filename: Some(video.to_path_buf()), start_index: 0, ..Sample::default() };
     let mut rng = kinema_core::rng::sample_rng(0, 0, 0);
-    pipe.run(&mut sample, &mut rng).with_context(|| format!("cannot read {}", video.display()))?;
+    pipeline.run(&mut sample, &mut rng)?;
+    packed(sample)
+}
+
+/// Runs the steps after decoding (`after`, from [`Pipeline::split_at_decoding`]) on
+/// frames decoded elsewhere, `frame_inds` being their indices in `video`: the packed
+/// inputs `[1, N, ...]`, uint8. Each frame is transformed on its own (the test
+/// transforms of 2D models are per frame), so any chunk of frames gives the same pixels.
+pub fn transform_frames(
+    after: &Pipeline,
+    frames: FrameStack,
+    frame_inds: &[usize],
+    video: &str,
+) -> anyhow::Result<Tensor> {
+    let count = frames.count;
+    let shape = [frames.height, frames.width];
+    let mut sample = Sample {
+        filename: Some(video.into()),
+        frame_inds: Some(frame_inds.iter().map(|&i| i as i64).collect()),
+        clip_len: Some(1),
+        num_clips: Some(count),
+        frame_interval: Some(1),
+        original_shape: Some(shape),
+        img_shape: Some(shape),
+        imgs: Some(frames),
+        ..Sample::default()
+    };
+    let mut rng = kinema_core::rng::sample_rng(0, 0, 0);
+    after.run(&mut sample, &mut rng).with_context(|| format!("cannot transform the frames of {video}"))?;
+    let inputs = packed(sample)?;
+    if inputs.size().get(1) != Some(&(count as i64)) {
+        bail!(
+            "the test pipeline turned {count} frames into inputs of shape {:?}: windows need one input per frame (a single-view pipeline for a 2D model)",
+            inputs.size()
+        );
+    }
+    Ok(inputs)
+}
+
+fn packed(mut sample: Sample) -> anyhow::Result<Tensor> {
     let Some(inputs) = sample.inputs.take() else {
         bail!("the pipeline produced no inputs (does it end with FormatShape and PackActionInputs?)")
     };

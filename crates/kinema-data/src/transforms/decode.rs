@@ -114,6 +114,10 @@ kinema_core::register!(TransformKind, "PyAVDecode", VideoDecode);
 kinema_core::register!(TransformKind, "OpenCVDecode", VideoDecode);
 
 impl Transform for VideoDecode {
+    fn decodes_frames(&self) -> bool {
+        true
+    }
+
     fn apply(&self, s: &mut Sample, _: &mut SampleRng) -> Result<(), TransformError> {
         let inds = s.frame_inds.as_ref().ok_or(TransformError::Missing("frame_inds"))?;
         let mut reader = s.video_reader.take().ok_or(TransformError::Missing("video_reader"))?;

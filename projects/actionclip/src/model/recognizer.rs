@@ -61,6 +61,30 @@ impl Recognizer for ActionClip {
         }
     }
 
+    fn frame_features(&mut self, frames: &Tensor) -> Result<Option<Tensor>, ModelError> {
+        let r = self.input_resolution();
+        match frames.size().as_slice() {
+            [_, 3, h, w] if *h == r && *w == r => Ok(Some(tch::no_grad(|| self.encode_image(frames))?)),
+            size => Err(ModelError::Input {
+                module: "actionclip".into(),
+                message: format!("expected frames [N, 3, {r}, {r}], got {size:?}"),
+            }),
+        }
+    }
+
+    fn score_frame_features(&mut self, features: &Tensor) -> Result<Tensor, ModelError> {
+        let w = features.size().first().copied().unwrap_or(0);
+        self.score_clips(features, w)
+    }
+
+    fn embed_frame_features(&mut self, features: &Tensor) -> Result<Tensor, ModelError> {
+        tch::no_grad(|| self.adapter.forward(features, self.training))
+    }
+
+    fn text_embeddings(&mut self) -> Result<Option<Tensor>, ModelError> {
+        self.text_features().map(Some)
+    }
+
     fn adapt_weights(&self, checkpoint: &Checkpoint) -> Result<NamedTensors, ModelError> {
         Ok(crate::checkpoint::rename(checkpoint, self.weights_format, Some(self.num_segs))?.tensors)
     }

@@ -90,18 +90,37 @@ impl ActionClip {
     /// templates and views of `softmax_c(100 * v_hat . t_hat)`.
     pub fn predict_frames(&mut self, frames: &Tensor) -> Result<Tensor, ModelError> {
         let b = frames.size().first().copied().unwrap_or(0);
-        let (clips, v) = self.views(frames)?;
+        let (clips, _) = self.views(frames)?;
+        let size = clips.size();
+        let (clips_n, t) = (size[0], size[1]);
+        let e = err("actionclip");
+        let images = clips.f_reshape([clips_n * t, size[2], size[3], size[4]]).map_err(&e)?;
+        let feats = tch::no_grad(|| self.encode_image(&images))?;
+        let feats = feats.f_view([clips_n, t, -1]).map_err(&e)?;
+        self.score_clips(&feats, b)
+    }
+
+    /// Class scores `[B, C]` of `B * V` clips given as frame features [B * V, T, D]:
+    /// the temporal adapter, then [`ActionClip::predict_frames`]'s scoring.
+    pub fn score_clips(&mut self, frame_features: &Tensor, b: i64) -> Result<Tensor, ModelError> {
         let text = self.text_features()?;
         let c = self.prompts.as_ref().map(|p| p.num_classes() as i64).unwrap_or(1);
         let e = err("actionclip");
         let video = tch::no_grad(|| -> Result<Tensor, ModelError> {
-            let f = self.encode_video(&clips)?;
+            let f = self.adapter.forward(frame_features, self.training)?;
             l2_normalize(&f).map_err(&e)
         })?;
         // `(100 * v) @ t^T`, in upstream's order (the rounding differs from `100 * (v @ t^T)`).
         let sim = video.f_mul_scalar(PREDICT_SCALE).and_then(|v| v.f_matmul(&text.f_tr()?)).map_err(&e)?;
+        let rows = sim.size()[0];
         let k = sim.size()[1] / c;
-        sim.f_view([b, v * k, c])
+        if b <= 0 || rows % b != 0 {
+            return Err(ModelError::Input {
+                module: "actionclip".into(),
+                message: format!("{rows} clips cannot be split into {b} samples"),
+            });
+        }
+        sim.f_view([b, rows / b * k, c])
             .and_then(|s| s.f_softmax(2, Kind::Float))
             .and_then(|s| s.f_mean_dim(1, false, None))
             .map_err(e)

@@ -29,6 +29,11 @@ pub fn tool(name: &str) -> PathBuf {
     bin
 }
 
+/// A TCP port free on 127.0.0.1 now (for a launched multi-rank run).
+pub fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
+}
+
 /// The tiny ActionCLIP checkpoint made by the upstream code.
 pub fn tiny_checkpoint() -> PathBuf {
     repo().join("tests/fixtures/tiny/mmaction_clip_tiny.pth")

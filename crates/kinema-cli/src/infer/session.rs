@@ -1,0 +1,152 @@
+//! What every inference mode starts from: the model built and loaded once, its class
+//! names, and the test pipeline built once (shared by decoding threads).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use kinema_core::{BuildSite, Config, KeyPath};
+use kinema_data::transform::Pipeline;
+use kinema_models::flags::apply_model_flags;
+use kinema_models::recognizer::ModelContext;
+use kinema_models::resolve::{build_model, model_table, read_checkpoint};
+use kinema_models::Recognizer;
+use kinema_torch::checkpoint::LoadMode;
+use serde_json::Value;
+use tch::{Device, Kind, Tensor};
+
+use super::labels::class_names;
+use super::video::config_test_pipeline;
+
+/// A loaded model ready to score videos.
+pub struct Session {
+    /// The recognizer, in evaluation mode.
+    pub model: Box<dyn Recognizer>,
+    /// The class names, one per score.
+    pub labels: Vec<String>,
+    /// Where the model runs.
+    pub device: Device,
+    /// The config, when one was given.
+    pub config: Option<Config>,
+    /// The test pipeline as written (config or model default) and where it was written.
+    pipeline_value: Value,
+    pipeline_path: Option<KeyPath>,
+}
+
+impl Session {
+    /// Loads the checkpoint at `checkpoint` into the model of `config` (else the model the
+    /// checkpoint describes), with the model `flags` applied to its table.
+    pub fn open(
+        checkpoint: &Path,
+        config: Option<Config>,
+        flags: &[(String, Vec<String>)],
+        device: Device,
+    ) -> anyhow::Result<Session> {
+        let start = Instant::now();
+        let ck = read_checkpoint(checkpoint)?;
+        let model_path = KeyPath::parse("model");
+        // A config without a `model` table (only a pipeline, labels) takes the checkpoint's.
+        let (mut table, site) = match config.as_ref().and_then(|c| Some((c, c.get_path(&model_path)?))) {
+            Some((c, table)) => (table.clone(), BuildSite::root(c).at(model_path.clone())),
+            None => (model_table(&ck)?, BuildSite::detached(model_path.clone())),
+        };
+        apply_model_flags(&mut table, flags)?;
+        let ctx = ModelContext { device, seed: 0 };
+        let mut model = build_model(&table, &site, &ctx, Some((&ck, LoadMode::Strict)))
+            .with_context(|| format!("cannot load the model of {}", checkpoint.display()))?
+            .into_inner();
+        model.set_training(false);
+        let labels = class_names(model.as_ref(), config.as_ref(), &ck)?;
+        let (pipeline_value, pipeline_path) = match config.as_ref().and_then(config_test_pipeline) {
+            Some((p, path)) => (p, Some(path)),
+            None => match model.default_test_pipeline() {
+                Some(p) => (p, None),
+                None => bail!("no test pipeline: pass --config with a `test_pipeline` (this model has no default)"),
+            },
+        };
+        log::info!("model ready in {:.3} s", start.elapsed().as_secs_f64());
+        Ok(Session { model, labels, device, config, pipeline_value, pipeline_path })
+    }
+
+    /// Builds the test pipeline (errors name the config key it was read from).
+    pub fn build_pipeline(&self) -> anyhow::Result<Pipeline> {
+        let site = match (&self.config, &self.pipeline_path) {
+            (Some(c), Some(path)) => BuildSite::root(c).at(path.clone()),
+            _ => BuildSite::detached(KeyPath::parse("test_pipeline")),
+        };
+        Pipeline::build(&self.pipeline_value, &site).context("cannot build the test pipeline")
+    }
+
+    /// The test pipeline, built once, for decoding threads.
+    pub fn shared_pipeline(&self) -> anyhow::Result<Arc<Pipeline>> {
+        Ok(Arc::new(self.build_pipeline()?))
+    }
+
+    /// Frames per clip of the test pipeline: `clip_len * num_clips` of its sampling step.
+    pub fn frames_per_clip(&self, pipeline: &Pipeline) -> anyhow::Result<usize> {
+        let sampler = pipeline.resolved_configs().into_iter().find_map(|c| {
+            let get = |k: &str| c.get(k).and_then(Value::as_u64);
+            Some(get("clip_len")? * get("num_clips")?)
+        });
+        match sampler {
+            Some(n) if n > 0 => Ok(n as usize),
+            _ => bail!("the test pipeline has no sampling step with `clip_len` and `num_clips`: cannot tell the frames per clip"),
+        }
+    }
+
+    /// Class scores of raw model inputs `[1, ...]` (uint8, as a pipeline packs them).
+    pub fn scores(&mut self, inputs: &Tensor) -> anyhow::Result<Vec<f32>> {
+        let x = self.model.preprocess(&inputs.to_device(self.device))?;
+        let scores = tch::no_grad(|| self.model.predict_inputs(&x))?;
+        self.row(&scores, 0)
+    }
+
+    /// Row `r` of a score matrix as floats, checked against the label count.
+    pub fn row(&self, scores: &Tensor, r: i64) -> anyhow::Result<Vec<f32>> {
+        let row: Vec<f32> = Vec::try_from(scores.get(r).to_kind(Kind::Float).to_device(Device::Cpu))?;
+        if row.len() != self.labels.len() {
+            bail!("the model gave {} scores for {} labels", row.len(), self.labels.len());
+        }
+        Ok(row)
+    }
+}
+
+/// The video files named by `inputs`: files as given, folders searched recursively for
+/// files with one of `extensions` (sorted, so runs list them in the same order).
+pub fn expand_inputs(inputs: &[PathBuf], extensions: &[String]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found = Vec::new();
+            walk(input, extensions, &mut found)?;
+            found.sort();
+            if found.is_empty() {
+                log::warn!("{}: no files ending in {} here", input.display(), extensions.join(", "));
+            }
+            out.extend(found);
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, extensions: &[String], out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        let path = entry.path();
+        let kind = entry.file_type().with_context(|| format!("cannot stat {}", path.display()))?;
+        if kind.is_dir() {
+            walk(&path, extensions, out)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
