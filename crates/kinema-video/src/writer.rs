@@ -1,8 +1,10 @@
 //! [`VideoWriter`]: RGB24 frames to an H.264 (libx264) or MPEG-4 Part 2 video file.
 //!
 //! The container follows the file extension (`.mp4`, `.mkv`, `.avi`, ...). Output is
-//! deterministic for the same input and FFmpeg build (single-threaded encoding, no
-//! timestamps or host data in the file).
+//! deterministic for the same input and FFmpeg build, on any CPU: single-threaded
+//! encoding, no timestamps or host data in the file, and x264's `cpu-independent` mode
+//! (x264's SIMD paths for its lookahead otherwise pick other encoding decisions on
+//! another CPU, so a VM that lands on another host type wrote other bytes).
 
 use std::path::{Path, PathBuf};
 
@@ -48,7 +50,14 @@ pub struct WriterOptions {
     pub max_b_frames: usize,
     /// MP4/MOV only: put the index (`moov`) before the media data, as streaming sites do.
     pub faststart: bool,
+    /// Extra x264 settings (`key=value:key=value`, as `ffmpeg -x264-params`), after
+    /// [`X264_PARAMS`].
+    pub x264_params: Option<String>,
 }
+
+/// The x264 settings every H.264 file is written with: output that does not depend on
+/// the CPU's SIMD features.
+pub const X264_PARAMS: &str = "cpu-independent=1";
 
 impl WriterOptions {
     /// Options for `width` x `height` at `fps`, H.264 when available, CRF 18, a keyframe
@@ -64,6 +73,7 @@ impl WriterOptions {
             gop: fps.saturating_mul(2).max(1),
             max_b_frames: 2,
             faststart: false,
+            x264_params: None,
         }
     }
 }
@@ -134,6 +144,11 @@ impl VideoWriter {
         if codec_name == "libx264" {
             dict.set("preset", "medium");
             dict.set("crf", &o.quality.min(51).to_string());
+            let params = match &o.x264_params {
+                Some(extra) => format!("{X264_PARAMS}:{extra}"),
+                None => X264_PARAMS.to_string(),
+            };
+            dict.set("x264-params", &params);
         } else {
             let q = 2 + i32::from(o.quality.min(51)) * 29 / 51;
             enc.set_flags(
