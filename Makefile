@@ -40,4 +40,4 @@ demo-motion: setup
 
 bench: setup
 	$(CARGO) build --release -p kinema-tools
-	for bench in tools/bench_recognition.sh projects/*/tools/bench.sh; do "$$bench" || exit 1; done
+	for bench in tools/bench_recognition.sh projects/*/tools/bench*.sh; do "$$bench" || exit 1; done

@@ -50,11 +50,17 @@ def make(path):
     print(f"wrote {path}: {len(sd)} tensors")
 
 
-def run(ckpt, video, labels_file, template, json_out=None):
+def load(ckpt):
+    """CLIP and the adapter with the weights of an MMAction2-format checkpoint."""
     clip, adapter = build()
     sd = torch.load(ckpt, map_location="cpu")["state_dict"]
     clip.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("clip.")})
     adapter.load_state_dict({k[8:]: v for k, v in sd.items() if k.startswith("adapter.")})
+    return clip, adapter
+
+
+def run(ckpt, video, labels_file, template, json_out=None):
+    clip, adapter = load(ckpt)
     labels = [line.strip() for line in open(labels_file) if line.strip()]
     with torch.no_grad():
         frames = pipe.test_pipeline(video)  # uint8 [8, 3, 224, 224]

@@ -163,9 +163,40 @@ fn slurm_cluster_runs_the_tools() {
         assert!(!metric(&single).is_empty(), "{single}");
     }
 
+    features_shard_across_nodes(&cluster, &work, cfg_s, ck);
     preemption_requeues_and_resumes_bit_exactly(&cluster, &work);
     bad_master_addresses_fail_fast(&cluster, &work, &n2);
     a_dead_node_ends_the_job_naming_it(&cluster, &work, &n2);
+}
+
+/// `tools/extract_features` under `srun` on 2 nodes x 1 task: each rank a shard, rank 0
+/// merges; the merged files are the bytes one process writes.
+fn features_shard_across_nodes(cluster: &Cluster, work: &Path, cfg: &str, ck: &str) {
+    let data = work.join("data");
+    let out = |name: &str| work.join(name).to_str().unwrap().to_string();
+    let (one, two) = (out("features1"), out("features2x1"));
+    let args = [cfg, data.to_str().unwrap(), "--checkpoint", ck, "--device", "cpu"];
+    let single = cluster
+        .cmd(120, support::bin("extract_features"))
+        .args(args)
+        .args(["--out", &one])
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    ok(&single, "extract_features, 1 process");
+    let mut c = cluster.cmd(120, "srun");
+    c.args(["-N2", "-n2", "--kill-on-bad-exit=1"]).arg(support::bin("extract_features")).args(args);
+    let sharded = c.args(["--out", &two, "--launcher", "slurm"]).output().unwrap();
+    ok(&sharded, "extract_features, 2 nodes x 1 task");
+    for name in ["features.safetensors", "index.jsonl", "failed.jsonl"] {
+        let (a, b) = (Path::new(&one).join(name), Path::new(&two).join(name));
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{name}");
+    }
+    let rows = std::fs::read_to_string(Path::new(&one).join("index.jsonl")).unwrap().lines().count();
+    let lists = ["train_list.txt", "val_list.txt", "test_list.txt"];
+    let videos: usize =
+        lists.iter().filter_map(|l| std::fs::read_to_string(data.join(l)).ok()).map(|t| t.lines().count()).sum();
+    assert_eq!(rows, videos, "one row per video of the dataset");
 }
 
 /// `sbatch tools/slurm_batch.sh`: an uninterrupted run, then one preempted with

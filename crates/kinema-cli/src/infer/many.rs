@@ -31,7 +31,8 @@ pub struct Summary {
 }
 
 /// Scores every video of `videos` not in `done`, writing records with `writer`;
-/// `workers` threads decode (at least 1).
+/// `workers` threads decode ahead of the model (0: each video is decoded just before
+/// its clip is scored).
 pub fn run_many(
     session: &mut Session,
     videos: Vec<PathBuf>,
@@ -52,8 +53,8 @@ pub fn run_many(
     let todo = Arc::new(todo);
     let pipeline = session.shared_pipeline()?;
     let next = Arc::new(AtomicUsize::new(0));
-    let workers = workers.max(1).min(todo.len().max(1));
-    let (tx, rx) = sync_channel(2 * workers);
+    let workers = workers.min(todo.len());
+    let (tx, rx) = sync_channel(2 * workers.max(1));
     let mut threads = Vec::new();
     for w in 0..workers {
         let (todo, pipeline, next, tx) = (Arc::clone(&todo), Arc::clone(&pipeline), Arc::clone(&next), tx.clone());
@@ -75,7 +76,11 @@ pub fn run_many(
     let mut waiting = BTreeMap::new();
     let mut written = 0;
     let result = (|| -> anyhow::Result<()> {
-        for (i, inputs) in rx.iter() {
+        // With no decoding threads, each video is decoded here just before its clip is
+        // scored (on a CPU the model uses every core; a thread beside it only slows it).
+        let inline = (0..if workers == 0 { todo.len() } else { 0 })
+            .map(|i| (i, run_pipeline(&pipeline, &todo[i]).map_err(|e| one_line(&e))));
+        for (i, inputs) in inline.chain(rx.iter()) {
             waiting.insert(i, inputs);
             while let Some(inputs) = waiting.remove(&written) {
                 let name = record_name(&todo[written]);

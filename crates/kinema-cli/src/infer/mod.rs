@@ -75,9 +75,11 @@ pub struct Args {
     /// Keep the records already in `--out` and score only the videos not there.
     #[arg(long)]
     pub resume: bool,
-    /// Decoding threads for many videos (each runs the test pipeline on its own video).
-    #[arg(long, default_value_t = 2)]
-    pub workers: usize,
+    /// Decoding threads for many videos (each runs the test pipeline on its own video);
+    /// 0 decodes each video just before its clip, on the model's thread. Default: 2 with
+    /// CUDA, 0 on a CPU (the model uses every core there; a thread beside it slows it).
+    #[arg(long)]
+    pub workers: Option<usize>,
     /// Score exactly these frames of the video (comma separated) instead of the test
     /// pipeline's sampling.
     #[arg(long, value_delimiter = ',')]
@@ -180,7 +182,8 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
         threshold: args.threshold,
         smooth: args.smooth,
         json: args.json,
-        decode_threads: 0,
+        // One decoder thread: it runs beside the model, which has the cores.
+        decode_threads: 1,
     };
     if args.live {
         let [url] = args.videos.as_slice() else { bail!("--live takes one input (a URL, a device or -)") };
@@ -213,7 +216,8 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
             args.top_k,
             args.all_scores,
         )?;
-        let summary = many::run_many(&mut session, videos, &done, &mut writer, args.workers)?;
+        let workers = args.workers.unwrap_or(if device == Device::Cpu { 0 } else { 2 });
+        let summary = many::run_many(&mut session, videos, &done, &mut writer, workers)?;
         if summary.failed > 0 {
             log::warn!("{} videos could not be read: their records hold the reason", summary.failed);
         }

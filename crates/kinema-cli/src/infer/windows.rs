@@ -33,7 +33,7 @@ impl WindowGrid {
         Ok(WindowGrid { frame_interval, window, stride })
     }
 
-    /// `k = round(fps / sample_fps)`, at least 1: the frame interval for `--sample-fps`.
+    /// `k = round(fps / sample_fps)` (halves up), at least 1: the frame interval for `--sample-fps`.
     pub fn interval_for_rate(fps: f64, sample_fps: f64) -> anyhow::Result<usize> {
         if !(sample_fps.is_finite() && sample_fps > 0.0) {
             bail!("--sample-fps must be a positive number, got {sample_fps}");
