@@ -235,15 +235,29 @@ fn a_live_pipe_at_real_time_rate_gives_the_file_timeline_as_windows_complete() {
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let end = lines.last().unwrap();
     assert_eq!(end["end"], true);
-    assert_eq!(end["frames_dropped"], 0, "a tiny model keeps up with 30 fps");
+    // Every grid frame (0, 2, ..., 118) reached the model or was counted as dropped (a
+    // loaded machine can fall behind 30 fps for a moment).
+    let (received, dropped) = (end["frames_decoded"].as_u64().unwrap(), end["frames_dropped"].as_u64().unwrap());
+    assert_eq!(received + dropped, 60);
+    let windows = &lines[..lines.len() - 1];
+    assert_eq!(windows.len() as u64, (received - 8) / 4 + 1, "windows of 8 received grid frames every 4");
     let file: Value =
         serde_json::from_str(&ok(&infer(&[video.to_str().unwrap(), "--frame-interval", "2", "--json"]))).unwrap();
-    let windows = &lines[..lines.len() - 1];
-    assert_eq!(windows.len(), file["windows"].as_array().unwrap().len());
-    for (a, b) in windows.iter().zip(file["windows"].as_array().unwrap()) {
-        assert_eq!(a["frame_inds"], b["frame_inds"]);
-        assert_eq!(a["top_k"][0]["label"], b["top_k"][0]["label"]);
-        assert!((a["top_k"][0]["score"].as_f64().unwrap() - b["top_k"][0]["score"].as_f64().unwrap()).abs() < 1e-5);
+    let by_frames: std::collections::HashMap<String, &Value> =
+        file["windows"].as_array().unwrap().iter().map(|w| (w["frame_inds"].to_string(), w)).collect();
+    let mut same = 0;
+    for a in windows {
+        // A window of the same frames as a file window has its scores.
+        if let Some(b) = by_frames.get(&a["frame_inds"].to_string()) {
+            assert_eq!(a["top_k"][0]["label"], b["top_k"][0]["label"]);
+            let d = (a["top_k"][0]["score"].as_f64().unwrap() - b["top_k"][0]["score"].as_f64().unwrap()).abs();
+            assert!(d < 1e-5, "{d}");
+            same += 1;
+        }
+    }
+    assert!(same >= 1, "no live window has a file window's frames");
+    if dropped == 0 {
+        assert_eq!(same, file["windows"].as_array().unwrap().len(), "without drops every window is the file's");
     }
 }
 

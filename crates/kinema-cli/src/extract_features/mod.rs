@@ -86,7 +86,7 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
     let device = kinema_engine::runner::select_device(args.process.device.as_deref(), dist.local_rank)?;
     let config = args.cfg.load(&args.config)?;
     let runtime = DistRuntime::init(&dist, device, &config)?;
-    let mut session = Session::open(&args.checkpoint, Some(config), flags, device)?;
+    let mut session = Session::open(&args.checkpoint, Some(config), flags, device, false)?;
     let videos = args.inputs.videos(&args.videos)?;
     let parts_dir = args.out.join("parts");
     std::fs::create_dir_all(&parts_dir).with_context(|| format!("cannot create {}", parts_dir.display()))?;

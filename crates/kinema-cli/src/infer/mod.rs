@@ -174,7 +174,7 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
     let start = Instant::now();
     let device = kinema_engine::runner::select_device(args.device.as_deref(), 0)?;
     let config = args.config.as_ref().map(|p| args.cfg.load(p)).transpose()?;
-    let mut session = Session::open(&args.checkpoint, config, flags, device)?;
+    let mut session = Session::open(&args.checkpoint, config, flags, device, true)?;
     let options = TimelineOptions {
         grid: args.grid.clone(),
         top_k: args.top_k,

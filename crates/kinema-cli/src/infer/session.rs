@@ -36,12 +36,14 @@ pub struct Session {
 
 impl Session {
     /// Loads the checkpoint at `checkpoint` into the model of `config` (else the model the
-    /// checkpoint describes), with the model `flags` applied to its table.
+    /// checkpoint describes), with the model `flags` applied to its table. Without
+    /// `need_labels`, a model whose class names nothing gives gets none (features only).
     pub fn open(
         checkpoint: &Path,
         config: Option<Config>,
         flags: &[(String, Vec<String>)],
         device: Device,
+        need_labels: bool,
     ) -> anyhow::Result<Session> {
         let start = Instant::now();
         let ck = read_checkpoint(checkpoint)?;
@@ -57,7 +59,14 @@ impl Session {
             .with_context(|| format!("cannot load the model of {}", checkpoint.display()))?
             .into_inner();
         model.set_training(false);
-        let labels = class_names(model.as_ref(), config.as_ref(), &ck)?;
+        let labels = match class_names(model.as_ref(), config.as_ref(), &ck) {
+            Ok(labels) => labels,
+            Err(e) if !need_labels => {
+                log::debug!("{e}");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
         let (pipeline_value, pipeline_path) = match config.as_ref().and_then(config_test_pipeline) {
             Some((p, path)) => (p, Some(path)),
             None => match model.default_test_pipeline() {
