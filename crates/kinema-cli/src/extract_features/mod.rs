@@ -160,7 +160,9 @@ fn extract(session: &mut Session, video: &std::path::Path, args: &Args) -> anyho
                 threshold: 0.0,
                 smooth: 1,
                 json: false,
-                decode_threads: 0,
+                decode_threads: 1,
+                out_timeline: None,
+                out_video: None,
             };
             let output =
                 if args.level == Level::Frame { WindowOutput::FrameFeatures } else { WindowOutput::ClipEmbedding };

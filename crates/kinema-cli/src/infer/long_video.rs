@@ -15,9 +15,10 @@ use serde_json::{json, Value};
 use super::frames::{file_feed, live_feed, open_file, Chunk, FrameFeed};
 use super::inputs::GridArgs;
 use super::labels::top_k;
+use super::pictures;
 use super::session::Session;
 use super::timeline::{Timeline, TimelineStats, WindowOutput, WindowScores};
-use super::windows::{merge_segments, smooth_scores, WindowGrid};
+use super::windows::{merge_segments, smooth_scores, Segment, WindowGrid};
 
 /// Grid frames decoded per chunk for a file.
 const FILE_CHUNK: usize = 32;
@@ -39,6 +40,10 @@ pub struct TimelineOptions {
     pub json: bool,
     /// Decoder threads.
     pub decode_threads: usize,
+    /// `--out-timeline`: the timeline PNG.
+    pub out_timeline: Option<std::path::PathBuf>,
+    /// `--out-video`: the annotated video.
+    pub out_video: Option<std::path::PathBuf>,
 }
 
 /// The JSON of a window: frames, seconds, top-k, and the scores with `--all-scores`.
@@ -82,7 +87,17 @@ pub fn run_timeline(session: &mut Session, path: &Path, o: &TimelineOptions) -> 
         }
         Ok(())
     })?;
-    report(session, &all, grid, fps, o, stats, 0)
+    let (stats, segments) = report(session, &all, grid, fps, o, stats, 0)?;
+    let name = path.display().to_string();
+    if let Some(out) = &o.out_timeline {
+        pictures::write_timeline(out, &name, &session.labels, &all, &segments, fps)?;
+    }
+    if let Some(out) = &o.out_video {
+        pictures::write_annotated_video(path, out, &session.labels, o.top_k, |f| {
+            &all[pictures::nearest_window(&all, f)].scores
+        })?;
+    }
+    Ok(stats)
 }
 
 /// Every window of the video file `path` with `output` computed, and the video's frame
@@ -165,7 +180,7 @@ fn report(
     o: &TimelineOptions,
     stats: TimelineStats,
     dropped: usize,
-) -> anyhow::Result<TimelineStats> {
+) -> anyhow::Result<(TimelineStats, Vec<Segment>)> {
     let spans: Vec<(usize, usize)> = all.iter().map(|w| (w.start_frame, w.end_frame)).collect();
     let scores: Vec<Vec<f32>> = all.iter().map(|w| w.scores.clone()).collect();
     let segments = merge_segments(&spans, &smooth_scores(&scores, o.smooth), &session.labels, fps, o.threshold);
@@ -192,12 +207,15 @@ fn report(
         stats.frames_encoded,
         dropped
     );
-    Ok(stats)
+    Ok((stats, segments))
 }
 
 /// Scores windows of the live input `url` (`-`: standard input) as frames arrive; each
 /// window is printed when complete (a JSON line with `--json`).
 pub fn run_live(session: &mut Session, url: &str, o: &TimelineOptions) -> anyhow::Result<TimelineStats> {
+    if o.out_video.is_some() {
+        bail!("--out-video needs a video file to read twice; with --live use --out-timeline");
+    }
     let pipeline = session.build_pipeline()?;
     let window = session.frames_per_clip(&pipeline)?;
     let (_, after) = pipeline.split_at_decoding().context("the test pipeline has no decoding step")?;
@@ -239,7 +257,12 @@ pub fn run_live(session: &mut Session, url: &str, o: &TimelineOptions) -> anyhow
         log::info!("{} windows; {} grid frames dropped", stats.windows, dropped);
         return Ok(stats);
     }
-    report(session, &all, grid, fps, &TimelineOptions { json: false, ..o.clone() }, timeline.stats, dropped)
+    let (stats, segments) =
+        report(session, &all, grid, fps, &TimelineOptions { json: false, ..o.clone() }, timeline.stats, dropped)?;
+    if let Some(out) = &o.out_timeline {
+        pictures::write_timeline(out, url, &session.labels, &all, &segments, fps)?;
+    }
+    Ok(stats)
 }
 
 fn append(chunk: &mut Chunk, more: Chunk) {

@@ -17,6 +17,7 @@ mod inputs;
 mod labels;
 mod long_video;
 mod many;
+mod pictures;
 mod records;
 mod session;
 mod timeline;
@@ -102,6 +103,14 @@ pub struct Args {
     /// Timeline segments: a moving average over this many windows first.
     #[arg(long, default_value_t = 1)]
     pub smooth: usize,
+    /// Write the timeline (label probabilities over time, segments) to this PNG
+    /// (`--timeline` and `--live`).
+    #[arg(long)]
+    pub out_timeline: Option<PathBuf>,
+    /// Write the video with the top-k labels and probability bars drawn (H.264; one video
+    /// or `--timeline`).
+    #[arg(long)]
+    pub out_video: Option<PathBuf>,
     /// How many labels to show.
     #[arg(long, default_value_t = 5)]
     pub top_k: usize,
@@ -184,11 +193,17 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
         json: args.json,
         // One decoder thread: it runs beside the model, which has the cores.
         decode_threads: 1,
+        out_timeline: args.out_timeline.clone(),
+        out_video: args.out_video.clone(),
     };
+    let timeline = args.live || args.timeline || args.grid.given();
+    if args.out_timeline.is_some() && !timeline {
+        bail!("--out-timeline draws the windows of --timeline (or --live): add --timeline");
+    }
     if args.live {
         let [url] = args.videos.as_slice() else { bail!("--live takes one input (a URL, a device or -)") };
         long_video::run_live(&mut session, &url.to_string_lossy(), &options)?;
-    } else if args.timeline || args.grid.given() {
+    } else if timeline {
         let [video] = args.videos.as_slice() else { bail!("--timeline takes one video") };
         long_video::run_timeline(&mut session, video, &options)?;
     } else if let Some(npy) = &args.input_npy {
@@ -207,7 +222,14 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
         let x = session.model.preprocess(&inputs.to_device(device))?;
         let scores = tch::no_grad(|| session.model.predict_inputs(&x))?;
         print_scores(&scores, &session.labels, args.top_k, args.json)?;
+        if let Some(out) = &args.out_video {
+            let row = session.row(&scores, 0)?;
+            pictures::write_annotated_video(video, out, &session.labels, args.top_k, |_| &row)?;
+        }
     } else {
+        if args.out_video.is_some() {
+            bail!("--out-video draws one video: give one file (or --timeline)");
+        }
         let videos = args.inputs.videos(&args.videos)?;
         let (mut writer, done) = records::RecordWriter::open(
             args.out.as_deref(),

@@ -20,7 +20,7 @@ const MARKED_POINTS: usize = 60;
 pub const BACKGROUND: RGBColor = WHITE;
 
 /// Line colours (matplotlib's tab10), cycled over the series.
-const PALETTE: [RGBColor; 10] = [
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),

@@ -1,0 +1,126 @@
+//! A long video's timeline as a PNG: the probability of the leading labels over time
+//! (one line each, at the windows' centres) and, under it, a strip with the merged
+//! segments coloured by label.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::curve::{ensure_font, BACKGROUND, PALETTE};
+use crate::error::{LoggingError, Result};
+
+/// What a timeline figure shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelinePlot {
+    /// The figure's title (the video).
+    pub title: String,
+    /// The class names.
+    pub labels: Vec<String>,
+    /// Per window: (start, end) in seconds and one probability per label.
+    pub windows: Vec<((f64, f64), Vec<f32>)>,
+    /// Merged segments: (start, end) in seconds and the label index.
+    pub segments: Vec<((f64, f64), usize)>,
+    /// How many labels get a line: those with the highest peak probability.
+    pub max_lines: usize,
+}
+
+/// The labels drawn: the `max_lines` with the highest peak, highest first.
+pub fn leading_labels(plot: &TimelinePlot) -> Vec<usize> {
+    let peak = |c: usize| plot.windows.iter().map(|(_, s)| s.get(c).copied().unwrap_or(0.0)).fold(0.0f32, f32::max);
+    let mut order: Vec<usize> = (0..plot.labels.len()).collect();
+    order.sort_by(|&a, &b| peak(b).total_cmp(&peak(a)).then(a.cmp(&b)));
+    order.truncate(plot.max_lines.max(1));
+    order
+}
+
+/// Writes `plot` to `out` as a `width` x `height` PNG.
+pub fn plot_timeline(plot: &TimelinePlot, out: &Path, width: u32, height: u32) -> Result<()> {
+    ensure_font(out)?;
+    draw(plot, out, width, height).map_err(|reason| LoggingError::Plot { path: out.to_path_buf(), reason })
+}
+
+fn colour(rank: usize) -> RGBColor {
+    PALETTE[rank % PALETTE.len()]
+}
+
+fn draw(plot: &TimelinePlot, out: &Path, width: u32, height: u32) -> std::result::Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let root = BitMapBackend::new(out, (width, height)).into_drawing_area();
+    root.fill(&BACKGROUND).map_err(|e| err(&e))?;
+    let area = root.titled(&plot.title, ("sans-serif", 22)).map_err(|e| err(&e))?;
+    let strip_height = 90.min(height / 4);
+    let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 - strip_height);
+    let end = plot.windows.iter().map(|((_, e), _)| *e).fold(0.0f64, f64::max).max(1e-3);
+    let lines = leading_labels(plot);
+    let mut chart = ChartBuilder::on(&top)
+        .margin(12)
+        .margin_right(30)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..end, 0.0f64..1.0)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("probability")
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (rank, &c) in lines.iter().enumerate() {
+        let colour = colour(rank);
+        let points = plot
+            .windows
+            .iter()
+            .map(|((s, e), scores)| ((s + e) / 2.0, f64::from(scores.get(c).copied().unwrap_or(0.0))));
+        chart
+            .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(plot.labels[c].as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(160, 160, 160))
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(|e| err(&e))?;
+
+    // The segments: one bar across the same time axis, coloured as the label's line
+    // (grey for labels without a line), the label written inside when it fits.
+    let mut strip = ChartBuilder::on(&bottom)
+        .margin(12)
+        .margin_right(30)
+        .x_label_area_size(0)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..end, 0.0f64..1.0)
+        .map_err(|e| err(&e))?;
+    strip
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(0)
+        .y_desc("segments")
+        .axis_desc_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| err(&e))?;
+    let px_per_s = f64::from(strip.plotting_area().dim_in_pixel().0) / end;
+    for ((s, e), c) in &plot.segments {
+        let colour = lines.iter().position(|l| l == c).map_or(RGBColor(170, 170, 170), colour);
+        strip
+            .draw_series(std::iter::once(Rectangle::new([(*s, 0.1), (*e, 0.9)], colour.filled())))
+            .map_err(|e| err(&e))?;
+        let text = &plot.labels[*c];
+        if (e - s) * px_per_s > 8.0 * text.chars().count() as f64 {
+            let style = ("sans-serif", 14).into_font().color(&WHITE);
+            strip
+                .draw_series(std::iter::once(Text::new(text.clone(), (*s + 4.0 / px_per_s, 0.62), style)))
+                .map_err(|e| err(&e))?;
+        }
+    }
+    root.present().map_err(|e| err(&e))
+}
