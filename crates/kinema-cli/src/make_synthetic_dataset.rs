@@ -2,21 +2,30 @@
 //! [--size WxH] [--seed S]`: writes a synthetic motion dataset (videos of a shape moving
 //! left / right / up / down, rotating, growing, shrinking, blinking, ...) in MMAction2's
 //! VideoDataset format: `videos/`, `train_list.txt`, `val_list.txt`, `test_list.txt`,
-//! `label_map.txt`. The work is done by `kinema_video::synthetic`.
+//! `label_map.txt`. With `--sequence FILE.mp4` it writes instead one long video of the
+//! classes in a row (`--frames` each; `--sequence-classes` picks and orders them) and
+//! prints where each motion is. The work is done by `kinema_video::synthetic`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::{init_console_logging, run_main};
 use clap::Parser;
-use kinema_video::synthetic::{parse_size, write_dataset, DatasetOptions};
+use kinema_video::synthetic::{parse_size, write_dataset, write_sequence, DatasetOptions};
 
 /// Write a synthetic motion-classification video dataset.
 #[derive(Parser)]
 #[command(name = "make_synthetic_dataset", version)]
 struct Args {
     /// Output directory (created if missing).
-    out_dir: PathBuf,
+    #[arg(required_unless_present = "sequence")]
+    out_dir: Option<PathBuf>,
+    /// Write one long video of several motions in a row to this file instead.
+    #[arg(long)]
+    sequence: Option<PathBuf>,
+    /// The classes of `--sequence`, in order (default: the first `--classes`).
+    #[arg(long, value_delimiter = ',')]
+    sequence_classes: Option<Vec<usize>>,
     /// Number of motion classes (1..=12).
     #[arg(long, default_value_t = DatasetOptions::default().classes)]
     classes: usize,
@@ -53,13 +62,29 @@ pub fn main() -> ExitCode {
             seed: args.seed,
             ..DatasetOptions::default()
         };
-        let summary = write_dataset(&args.out_dir, &options)?;
+        if let Some(path) = &args.sequence {
+            let classes = args.sequence_classes.clone().unwrap_or_else(|| (0..args.classes).collect());
+            let parts = write_sequence(path, &options, &classes)?;
+            println!(
+                "wrote {} ({} motions, {} frames each, {width}x{height} at {} fps):",
+                path.display(),
+                parts.len(),
+                options.frames,
+                options.fps
+            );
+            for p in parts {
+                println!("  frames {:>5}-{:<5} {}", p.start, p.end, p.name);
+            }
+            return Ok(());
+        }
+        let Some(out_dir) = &args.out_dir else { anyhow::bail!("give OUT_DIR or --sequence FILE") };
+        let summary = write_dataset(out_dir, &options)?;
         let (train, val, test) = summary.split_sizes;
         println!(
             "wrote {} classes ({}) to {}: {train} train, {val} val, {test} test videos ({}, {} frames of {width}x{height})",
             summary.class_names.len(),
             summary.class_names.join(", "),
-            args.out_dir.display(),
+            out_dir.display(),
             summary.codec,
             options.frames,
         );

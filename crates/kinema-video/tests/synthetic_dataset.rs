@@ -235,3 +235,28 @@ fn options_are_validated() {
     let e = write_dataset(&file, &d()).expect_err("output is a file");
     assert!(matches!(e, DatasetError::Io { .. }) && e.to_string().contains("creating the directory"), "{e}");
 }
+
+#[test]
+fn a_sequence_puts_motions_in_a_row_and_is_the_same_each_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = DatasetOptions { frames: 16, width: 48, height: 32, seed: 3, ..DatasetOptions::default() };
+    let path = dir.path().join("seq.mp4");
+    let parts = kinema_video::synthetic::write_sequence(&path, &options, &[4, 0, 1]).expect("write");
+    let spans: Vec<(usize, usize, &str)> = parts.iter().map(|p| (p.start, p.end, p.name)).collect();
+    assert_eq!(spans, [(0, 16, Motion::ALL[4].name()), (16, 32, "moving left"), (32, 48, "moving right")]);
+    let info = VideoReader::open(&path).expect("open").info().clone();
+    assert_eq!((info.frame_count, info.width, info.height), (48, 48, 32));
+    // Each part shows its motion: the shape of part 2 moves left, part 3 right.
+    let mut reader = VideoReader::open(&path).expect("open");
+    let frames = reader.read_frames(&(0..48).collect::<Vec<_>>()).expect("decode");
+    for (part, class) in [(1usize, 0usize), (2, 1)] {
+        let scene = scene_for(&options, class, 1_000_000 + part);
+        let start = part * 16 * 48 * 32 * 3;
+        assert_motion_visible(&scene, &frames.data[start..start + 16 * 48 * 32 * 3], Motion::ALL[class].name());
+    }
+    let again = dir.path().join("again.mp4");
+    kinema_video::synthetic::write_sequence(&again, &options, &[4, 0, 1]).expect("write again");
+    assert!(std::fs::read(&path).unwrap() == std::fs::read(&again).unwrap(), "the same options wrote other bytes");
+    let err = kinema_video::synthetic::write_sequence(&again, &options, &[99]).unwrap_err().to_string();
+    assert!(err.contains("class 99 does not exist"), "{err}");
+}

@@ -5,7 +5,9 @@
 #   2. trains a tiny ActionCLIP from scratch (projects/actionclip/configs/tiny_synthetic.toml)
 #      into work_dirs/tiny_synthetic/, validating every epoch,
 #   3. tests the best checkpoint on the held-out split (metrics.json, per-video scores),
-#   4. runs tools/infer on one held-out video with labels phrased by a user.
+#   4. runs tools/infer on one held-out video with labels phrased by a user,
+#   5. writes a long video of the 8 motions in a row and runs it through the timeline:
+#      windows and segments printed, work_dirs/.../timeline.png and annotated.mp4.
 # Environment: DEMO_WORK_DIR (default work_dirs/tiny_synthetic), DEMO_ARGS (extra
 # tools/train arguments, e.g. "--cfg-options train_cfg.max_epochs=2").
 set -euo pipefail
@@ -41,4 +43,12 @@ tools/infer "$video" --config "$CONFIG" --checkpoint "$best" \
   --labels "moving left,moving right,moving up,moving down,rotating clockwise,growing,shrinking,blinking" \
   --template "a video of a shape {}" --top-k 3
 
-stamp "done: metrics in $WORK_DIR/metrics.json, logs and TensorBoard files in $WORK_DIR/<timestamp>/"
+long="$WORK_DIR/eight_motions.mp4"
+stamp "a long video of the 8 motions in a row, through the timeline"
+tools/make_synthetic_dataset --sequence "$long" --sequence-classes 0,4,1,5,2,6,3,7 --frames 32
+tools/infer "$long" --config "$CONFIG" --checkpoint "$best" \
+  --labels "moving left,moving right,moving up,moving down,rotating clockwise,growing,shrinking,blinking" \
+  --template "a video of a shape {}" --top-k 3 --frame-interval 4 --stride 4 \
+  --out-timeline "$WORK_DIR/timeline.png" --out-video "$WORK_DIR/annotated.mp4"
+
+stamp "done: metrics in $WORK_DIR/metrics.json, timeline.png and annotated.mp4 beside it, logs and TensorBoard files in $WORK_DIR/<timestamp>/"

@@ -20,15 +20,16 @@ pub struct TimelinePlot {
     pub windows: Vec<((f64, f64), Vec<f32>)>,
     /// Merged segments: (start, end) in seconds and the label index.
     pub segments: Vec<((f64, f64), usize)>,
-    /// How many labels get a line: those with the highest peak probability.
+    /// How many labels get a line: those with the highest mean probability.
     pub max_lines: usize,
 }
 
-/// The labels drawn: the `max_lines` with the highest peak, highest first.
+/// The labels drawn: the `max_lines` with the highest mean probability over the windows
+/// (the labels that hold the video longest), highest first.
 pub fn leading_labels(plot: &TimelinePlot) -> Vec<usize> {
-    let peak = |c: usize| plot.windows.iter().map(|(_, s)| s.get(c).copied().unwrap_or(0.0)).fold(0.0f32, f32::max);
+    let total = |c: usize| plot.windows.iter().map(|(_, s)| f64::from(s.get(c).copied().unwrap_or(0.0))).sum::<f64>();
     let mut order: Vec<usize> = (0..plot.labels.len()).collect();
-    order.sort_by(|&a, &b| peak(b).total_cmp(&peak(a)).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| total(b).total_cmp(&total(a)).then(a.cmp(&b)));
     order.truncate(plot.max_lines.max(1));
     order
 }
@@ -109,13 +110,16 @@ fn draw(plot: &TimelinePlot, out: &Path, width: u32, height: u32) -> std::result
         .draw()
         .map_err(|e| err(&e))?;
     let px_per_s = f64::from(strip.plotting_area().dim_in_pixel().0) / end;
-    for ((s, e), c) in &plot.segments {
+    // Windows overlap, so segments do: each is drawn over the one before, and its label
+    // is written when it fits before the next segment starts.
+    for (i, ((s, e), c)) in plot.segments.iter().enumerate() {
         let colour = lines.iter().position(|l| l == c).map_or(RGBColor(170, 170, 170), colour);
         strip
             .draw_series(std::iter::once(Rectangle::new([(*s, 0.1), (*e, 0.9)], colour.filled())))
             .map_err(|e| err(&e))?;
         let text = &plot.labels[*c];
-        if (e - s) * px_per_s > 8.0 * text.chars().count() as f64 {
+        let visible = plot.segments.get(i + 1).map_or(*e, |((next, _), _)| next.min(*e)) - s;
+        if visible * px_per_s > 9.0 * text.chars().count() as f64 + 8.0 {
             let style = ("sans-serif", 14).into_font().color(&WHITE);
             strip
                 .draw_series(std::iter::once(Text::new(text.clone(), (*s + 4.0 / px_per_s, 0.62), style)))
