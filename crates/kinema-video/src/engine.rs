@@ -182,11 +182,14 @@ impl Engine {
     /// Lets the decoder skip `packet` when it is a non-reference frame that is not wanted:
     /// nothing needs its pixels, nothing refers to it (the decoder itself checks that the
     /// frame is a non-reference one). Only with timestamp numbering (counting frames needs
-    /// every frame to come out), and only for packets whose frame number is known.
+    /// every frame to come out), only for packets whose frame number is known, and only
+    /// before the last wanted frame: the decoder reads ahead (further with frame
+    /// threads), and a frame after this request may be the next request's first.
     fn discard_if_unwanted(&mut self, packet: &Packet, index: &FrameIndex) {
-        let unwanted = match (packet.pts(), index.numbering()) {
-            (Some(pts), Numbering::Timestamps(_)) if !self.wanted.is_empty() => {
-                index.position_of(pts).is_some_and(|p| self.wanted.binary_search(&p).is_err())
+        let last_wanted = self.wanted.last().copied();
+        let unwanted = match (packet.pts(), index.numbering(), last_wanted) {
+            (Some(pts), Numbering::Timestamps(_), Some(last)) => {
+                index.position_of(pts).is_some_and(|p| p < last && self.wanted.binary_search(&p).is_err())
             }
             _ => false,
         };

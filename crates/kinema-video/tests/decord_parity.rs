@@ -68,6 +68,14 @@ fn carphone_same_pixels_for_every_access_pattern_and_thread_count() {
                 "threads {threads}, indices {pattern:?}: pixels differ from sequential decoding"
             );
         }
+        // Dense chunks one after the other (a timeline, an annotated video): the decoder
+        // has read past each chunk's end when the next one is asked for.
+        let mut chunked = VideoReader::open_with(&path, &ReaderOptions::with_threads(threads)).expect("open");
+        for start in (0..120).step_by(32) {
+            let chunk: Vec<usize> = (start..(start + 32).min(120)).collect();
+            chunked.read_frames_into(&chunk, &mut buffer).expect("read a chunk");
+            assert!(buffer == expected_of(&chunk), "threads {threads}, chunk from {start}: pixels differ");
+        }
         // The same reader keeps working after reading the last frame (decoder drained).
         reader.read_frames_into(&[119], &mut buffer).expect("last");
         reader.read_frames_into(&[0, 119, 2], &mut buffer).expect("again");
