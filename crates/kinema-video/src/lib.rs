@@ -4,7 +4,7 @@
 //! - [`VideoReader`]: metadata ([`VideoInfo`]) and frame-accurate decoding of chosen frame
 //!   indices to RGB24 ([`Frames`]), numbered and converted exactly as decord (MMAction2's
 //!   `DecordInit`/`DecordDecode`) does, bit for bit.
-//! - [`FrameStream`]: frames of any FFmpeg input (pipe, URL, device) in arrival order.
+//! - [`FrameStream`]: frames of a pipe, file or network input in arrival order.
 //! - [`writer::VideoWriter`]: RGB24 frames to H.264 (libx264) or MPEG-4 files.
 //! - [`synthetic`]: renders moving-shape videos and writes a whole MMAction2 `VideoDataset`.
 //!

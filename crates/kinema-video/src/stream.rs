@@ -1,7 +1,7 @@
-//! [`FrameStream`]: frames of any FFmpeg input (a file, a pipe `-`, `rtsp://...`, a
-//! capture device) decoded in order as they arrive, for live input. Unlike
-//! [`crate::VideoReader`] it never reads ahead to count frames, so it works on inputs
-//! without an end.
+//! [`FrameStream`]: frames of any input libavformat opens (a file, a pipe `-`,
+//! `rtsp://...`; capture devices need libavdevice, which is not linked), decoded in order
+//! as they arrive, for live input. Unlike [`crate::VideoReader`] it never reads ahead to
+//! count frames, so it works on inputs without an end.
 
 use std::path::PathBuf;
 

@@ -88,7 +88,8 @@ pub struct Args {
     /// A timeline of one long video: sliding windows (see docs/zero_shot.md).
     #[arg(long)]
     pub timeline: bool,
-    /// Windows of a live input (an FFmpeg URL, a device, or `-`), printed as they complete.
+    /// Windows of a live input (a network URL, a file, or `-` for standard input: pipe a
+    /// camera through `ffmpeg`), printed as they complete.
     #[arg(long, conflicts_with = "timeline")]
     pub live: bool,
     /// `--frame-interval`, `--sample-fps`, `--stride`.
@@ -201,7 +202,7 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
         bail!("--out-timeline draws the windows of --timeline (or --live): add --timeline");
     }
     if args.live {
-        let [url] = args.videos.as_slice() else { bail!("--live takes one input (a URL, a device or -)") };
+        let [url] = args.videos.as_slice() else { bail!("--live takes one input (a URL, a file or -)") };
         long_video::run_live(&mut session, &url.to_string_lossy(), &options)?;
     } else if timeline {
         let [video] = args.videos.as_slice() else { bail!("--timeline takes one video") };
