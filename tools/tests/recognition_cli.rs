@@ -137,3 +137,36 @@ fn infer_with_the_tsm_config_prints_400_scores_with_the_label_map() {
     let best = reference["cases"]["tsm_test"]["pred_label"].as_u64().unwrap() as usize;
     assert_eq!(v["top_k"][0]["label"], labels[best]);
 }
+
+/// A model whose backbone mixes frames (TSM's temporal shift) has no per-frame features:
+/// the timeline decodes and transforms each grid frame once and runs the whole model per
+/// window, with the same scores as one clip of the window's frames.
+#[test]
+fn a_tsm_timeline_runs_the_whole_model_per_window_on_frames_decoded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("tsm_r50.pth");
+    write_mmaction_checkpoint(&reference(), "tsm_r50", &ckpt);
+    let video = repo().join("tests/fixtures/video/carphone_pristine.mp4");
+    let tsm = config("configs/recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.toml");
+    let infer = |extra: &[&str]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_infer"))
+            .arg(&video)
+            .args(["--config", &tsm, "--checkpoint", ckpt.to_str().unwrap(), "--json"])
+            // One view per frame (a timeline needs it): CenterCrop instead of TenCrop.
+            .args(extra)
+            .args(["--cfg-options", "test_pipeline.4.type=CenterCrop"])
+            .output()
+            .unwrap();
+        serde_json::from_str(&ok(out)).unwrap()
+    };
+    let v = infer(&["--frame-interval", "8", "--stride", "4", "--all-scores"]);
+    let windows = v["windows"].as_array().unwrap();
+    // 15 grid frames (0, 8, ..., 112): windows at grid 0 and 4; grid frames 0..11 decoded once.
+    assert_eq!(windows.len(), 2);
+    assert_eq!(v["stats"]["frames_decoded"], 12);
+    assert_eq!(v["stats"]["frames_encoded"], 0, "TSM has no per-frame features");
+    let inds: Vec<String> = windows[1]["frame_inds"].as_array().unwrap().iter().map(|i| i.to_string()).collect();
+    assert_eq!(inds.join(","), "32,40,48,56,64,72,80,88");
+    let single = infer(&["--frame-inds", &inds.join(",")]);
+    assert_scores(&windows[1]["scores"], &single["scores"], "TSM window 1 vs one clip of its frames");
+}
