@@ -47,11 +47,16 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
-fn clip_scores(video: &Path, frame_inds: Option<&[usize]>) -> Vec<f64> {
+/// `tools/infer --json` scores of `video` (exactly `frame_inds` when given, with
+/// `config`'s test pipeline when given).
+fn clip_scores(video: &Path, frame_inds: Option<&[usize]>, config: Option<&Path>) -> Vec<f64> {
     let inds = frame_inds.map(|f| f.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","));
     let mut args = vec![video.to_str().unwrap(), "--json"];
     if let Some(inds) = &inds {
         args.extend(["--frame-inds", inds]);
+    }
+    if let Some(config) = config {
+        args.extend(["--config", config.to_str().unwrap()]);
     }
     let v: Value = serde_json::from_str(&ok(&infer(&args))).unwrap();
     floats(&v["scores"])
@@ -83,7 +88,7 @@ fn timeline_windows_are_single_clips_of_their_frames_and_encode_each_frame_once(
     // random-access reader, transformed and encoded as one clip).
     for j in [0, 5, 13] {
         let inds: Vec<usize> = (0..t).map(|i| (j * m + i) * k).collect();
-        let single = clip_scores(&video, Some(&inds));
+        let single = clip_scores(&video, Some(&inds), None);
         let d = max_diff(&floats(&windows[j]["scores"]), &single);
         assert!(d < 1e-5, "window {j}: {d}");
     }
@@ -97,7 +102,7 @@ fn timeline_windows_are_single_clips_of_their_frames_and_encode_each_frame_once(
     // int(i * 120/8 + 120/16)) equals --frame-inds of those frames: the frame path runs
     // the same transforms.
     let sampled: Vec<usize> = (0..8).map(|i| (i as f64 * 15.0 + 7.5) as usize).collect();
-    assert!(max_diff(&clip_scores(&video, None), &clip_scores(&video, Some(&sampled))) < 1e-6);
+    assert!(max_diff(&clip_scores(&video, None, None), &clip_scores(&video, Some(&sampled), None)) < 1e-6);
     // Segments: one label over the whole video here, from the first frame to the last window's end.
     let segments = v["segments"].as_array().unwrap();
     assert_eq!(segments[0]["start_frame"], 0);
@@ -156,7 +161,7 @@ fn a_folder_run_records_bad_videos_and_resumes_without_duplicates() {
     }
     assert!(first[0]["top_k"].as_array().unwrap().len() == 2);
     // Single-video scores equal the folder run's.
-    let single = clip_scores(&videos[0], None);
+    let single = clip_scores(&videos[0], None, None);
     let best = &first[0]["top_k"][0];
     let label = LABELS.split(',').position(|l| l == best["label"].as_str().unwrap()).unwrap();
     assert!((best["score"].as_f64().unwrap() - single[label]).abs() < 1e-6);
@@ -314,7 +319,7 @@ fn features_give_back_infer_scores_and_shards_merge_to_the_same_bytes() {
             }
         }
         let video = PathBuf::from(rec["video"].as_str().unwrap());
-        let d = max_diff(&probs, &clip_scores_with(&video, &config));
+        let d = max_diff(&probs, &clip_scores(&video, None, Some(&config)));
         assert!(d < 1e-5, "{}: {d}", video.display());
     }
     // Two ranks under tools/launch: the same bytes; then a resumed run redoes only what is missing.
@@ -343,13 +348,6 @@ fn features_give_back_infer_scores_and_shards_merge_to_the_same_bytes() {
     // gop_bframes.mp4 has 60 frames: (60 - 8) / 2 + 1 windows; the 6-frame videos are too short.
     assert_eq!(rows.len(), 27);
     assert!(rows.iter().all(|r| r["end_frame"].as_u64().unwrap() - r["start_frame"].as_u64().unwrap() == 8));
-}
-
-fn clip_scores_with(video: &Path, config: &Path) -> Vec<f64> {
-    let v: Value =
-        serde_json::from_str(&ok(&infer(&[video.to_str().unwrap(), "--config", config.to_str().unwrap(), "--json"])))
-            .unwrap();
-    floats(&v["scores"])
 }
 
 fn png_size(path: &Path) -> (u32, u32) {

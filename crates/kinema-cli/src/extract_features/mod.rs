@@ -20,7 +20,7 @@ use tch::{Kind, Tensor};
 
 use crate::args::{CfgOptions, ProcessArgs};
 use crate::infer::{
-    given_model_flags, run_pipeline, with_model_flags, GridArgs, Session, TimelineOptions, VideoListArgs, WindowOutput,
+    given_model_flags, load_clip, with_model_flags, GridArgs, Session, TimelineOptions, VideoListArgs, WindowOutput,
 };
 use crate::report::one_line;
 use parts::{Part, PartRow};
@@ -137,7 +137,8 @@ fn extract(session: &mut Session, video: &std::path::Path, args: &Args) -> anyho
     match args.level {
         Level::Clip => {
             let pipeline = session.build_pipeline()?;
-            let inputs = run_pipeline(&pipeline, video)?.to_device(session.device);
+            let clip = load_clip(&pipeline, video)?;
+            let inputs = clip.inputs.to_device(session.device);
             let batch = ModelBatch {
                 labels: Tensor::from_slice(&[-1i64]).to_device(session.device),
                 inputs,
@@ -146,8 +147,7 @@ fn extract(session: &mut Session, video: &std::path::Path, args: &Args) -> anyho
             };
             let f = tch::no_grad(|| session.model.features(&batch))?;
             let row: Vec<f32> = Vec::try_from(f.to_kind(Kind::Float).flatten(0, -1).to_device(tch::Device::Cpu))?;
-            let info = crate::infer::open_file(video, 1)?.info().clone();
-            Ok(vec![PartRow { start_frame: 0, end_frame: info.frame_count, fps: info.fps, values: row }])
+            Ok(vec![PartRow { start_frame: 0, end_frame: clip.total_frames, fps: clip.fps, values: row }])
         }
         Level::Window | Level::Frame => {
             let options = TimelineOptions {

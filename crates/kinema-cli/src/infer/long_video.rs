@@ -16,7 +16,7 @@ use super::frames::{file_feed, live_feed, open_file, Chunk, FrameFeed};
 use super::inputs::GridArgs;
 use super::labels::top_k;
 use super::pictures;
-use super::session::Session;
+use super::session::{frames_per_clip, Session};
 use super::timeline::{Timeline, TimelineStats, WindowOutput, WindowScores};
 use super::windows::{merge_segments, smooth_scores, Segment, WindowGrid};
 
@@ -124,7 +124,7 @@ fn windows_of_file(
     let pipeline = session.build_pipeline()?;
     let window = match output {
         WindowOutput::FrameFeatures => 1,
-        _ => session.frames_per_clip(&pipeline)?,
+        _ => frames_per_clip(&pipeline)?,
     };
     let (_, after) = pipeline.split_at_decoding().context("the test pipeline has no decoding step")?;
     let reader = open_file(path, o.decode_threads)?;
@@ -217,7 +217,7 @@ pub fn run_live(session: &mut Session, url: &str, o: &TimelineOptions) -> anyhow
         bail!("--out-video needs a video file to read twice; with --live use --out-timeline");
     }
     let pipeline = session.build_pipeline()?;
-    let window = session.frames_per_clip(&pipeline)?;
+    let window = frames_per_clip(&pipeline)?;
     let (_, after) = pipeline.split_at_decoding().context("the test pipeline has no decoding step")?;
     let stream = kinema_video::FrameStream::open(url)?;
     let fps = stream.fps();

@@ -29,9 +29,9 @@ pub use inputs::{GridArgs, VideoListArgs, VIDEO_EXTENSIONS};
 pub use labels::{class_names, top_k};
 pub use long_video::{file_windows, TimelineOptions};
 pub use records::read_list;
-pub use session::{expand_inputs, Session};
+pub use session::{expand_inputs, frames_per_clip, Session};
 pub use timeline::{Timeline, TimelineStats, WindowOutput, WindowScores};
-pub use video::{config_test_pipeline, run_pipeline, transform_frames, TEST_PIPELINE_KEYS};
+pub use video::{config_test_pipeline, load_clip, run_pipeline, transform_frames, Clip, TEST_PIPELINE_KEYS};
 pub use windows::{merge_segments, WindowGrid};
 
 use std::path::PathBuf;

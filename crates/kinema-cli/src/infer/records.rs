@@ -189,14 +189,10 @@ pub fn record_name(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Video paths of an MMAction2 list file (`path label` per line; the first field), under
-/// `prefix` when given.
+/// Video paths of an MMAction2 list file (`path label` per line, parsed as
+/// `VideoDataset` parses it), under `prefix` when given.
 pub fn read_list(list: &Path, prefix: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
-    kinema_core::fs::check_regular_file(list, "video list")?;
-    let text = std::fs::read_to_string(list).with_context(|| format!("cannot read {}", list.display()))?;
-    Ok(text
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(|p| prefix.map_or_else(|| PathBuf::from(p), |d| d.join(p)))
-        .collect())
+    let records = kinema_data::dataset::annotations::parse_video_list(list, " ", false)?;
+    let root = prefix.map(|p| p.to_string_lossy().into_owned());
+    Ok(records.iter().map(|r| kinema_data::dataset::join_root(root.as_deref(), &r.path)).collect())
 }

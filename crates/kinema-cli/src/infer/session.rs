@@ -92,18 +92,6 @@ impl Session {
         Ok(Arc::new(self.build_pipeline()?))
     }
 
-    /// Frames per clip of the test pipeline: `clip_len * num_clips` of its sampling step.
-    pub fn frames_per_clip(&self, pipeline: &Pipeline) -> anyhow::Result<usize> {
-        let sampler = pipeline.resolved_configs().into_iter().find_map(|c| {
-            let get = |k: &str| c.get(k).and_then(Value::as_u64);
-            Some(get("clip_len")? * get("num_clips")?)
-        });
-        match sampler {
-            Some(n) if n > 0 => Ok(n as usize),
-            _ => bail!("the test pipeline has no sampling step with `clip_len` and `num_clips`: cannot tell the frames per clip"),
-        }
-    }
-
     /// Class scores of raw model inputs `[1, ...]` (uint8, as a pipeline packs them).
     pub fn scores(&mut self, inputs: &Tensor) -> anyhow::Result<Vec<f32>> {
         let x = self.model.preprocess(&inputs.to_device(self.device))?;
@@ -118,6 +106,20 @@ impl Session {
             bail!("the model gave {} scores for {} labels", row.len(), self.labels.len());
         }
         Ok(row)
+    }
+}
+
+/// Frames per clip of the test pipeline: `clip_len * num_clips` of its sampling step.
+pub fn frames_per_clip(pipeline: &Pipeline) -> anyhow::Result<usize> {
+    let sampler = pipeline.resolved_configs().into_iter().find_map(|c| {
+        let get = |k: &str| c.get(k).and_then(Value::as_u64);
+        Some(get("clip_len")? * get("num_clips")?)
+    });
+    match sampler {
+        Some(n) if n > 0 => Ok(n as usize),
+        _ => bail!(
+            "the test pipeline has no sampling step with `clip_len` and `num_clips`: cannot tell the frames per clip"
+        ),
     }
 }
 

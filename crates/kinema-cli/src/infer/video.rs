@@ -22,14 +22,32 @@ pub fn config_test_pipeline(config: &Config) -> Option<(Value, KeyPath)> {
     })
 }
 
+/// The model input of one video and what decoding it told about the video.
+pub struct Clip {
+    /// The packed inputs with a batch dimension of 1 (`[1, N, 3, H, W]` for `NCHW`
+    /// pipelines), uint8.
+    pub inputs: Tensor,
+    /// The video's frame count.
+    pub total_frames: usize,
+    /// The video's frame rate (0 when it states none).
+    pub fps: f64,
+}
+
 /// Decodes and transforms `video` with the built `pipeline`: the packed inputs with a
 /// batch dimension of 1 (`[1, N, 3, H, W]` for `NCHW` pipelines), uint8.
 pub fn run_pipeline(pipeline: &Pipeline, video: &Path) -> anyhow::Result<Tensor> {
+    Ok(load_clip(pipeline, video)?.inputs)
+}
+
+/// Like [`run_pipeline`], also giving the video's frame count and rate (read while
+/// decoding, so nothing opens the file twice).
+pub fn load_clip(pipeline: &Pipeline, video: &Path) -> anyhow::Result<Clip> {
     kinema_core::fs::check_regular_file(video, "video file")?;
     let mut sample = Sample { filename: Some(video.to_path_buf()), start_index: 0, ..Sample::default() };
     let mut rng = kinema_core::rng::sample_rng(0, 0, 0);
     pipeline.run(&mut sample, &mut rng)?;
-    packed(sample)
+    let (total_frames, fps) = (sample.total_frames.unwrap_or(0), sample.avg_fps.unwrap_or(0.0));
+    Ok(Clip { inputs: packed(sample)?, total_frames, fps })
 }
 
 /// Runs the steps after decoding (`after`, from [`Pipeline::split_at_decoding`]) on

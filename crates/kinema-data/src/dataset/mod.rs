@@ -23,7 +23,7 @@ pub mod policy;
 pub mod rawframe;
 pub mod video;
 
-pub use action::{ActionDataset, CommonConfig, DataPrefix};
+pub use action::{join_root, ActionDataset, CommonConfig, DataPrefix};
 pub use meta::{Processed, SampleMeta};
 pub use policy::{fetch, SkipLog, SkipReport};
 
