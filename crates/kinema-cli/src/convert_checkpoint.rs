@@ -16,6 +16,7 @@ use kinema_models::flags::apply_model_flags;
 use kinema_models::recognizer::ModelContext;
 use kinema_models::resolve::{build_model, checkpoint_classes, model_table, read_checkpoint};
 use kinema_models::weights::named_parameters;
+use kinema_models::weights_source::resolve_weights;
 use kinema_torch::checkpoint::LoadMode;
 use serde_json::{json, Value};
 use tch::Device;
@@ -71,7 +72,7 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
         (None, Some(f)) => f,
         (None, None) => SaveFormat::Safetensors,
     };
-    let ck = read_checkpoint(&args.input)?;
+    let ck = read_checkpoint(&resolve_weights(&args.input.to_string_lossy(), "IN")?)?;
     let config = args.config.as_ref().map(|p| args.cfg.load(p)).transpose()?;
     let path = KeyPath::parse("model");
     let (mut table, site) = match &config {

@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use kinema_engine::runner::{RunOptions, Runner};
 use kinema_logging::plot::ConfusionMatrix;
+use kinema_models::weights_source::resolve_weights;
 use serde_json::{json, Value};
 
 use crate::{init_console_logging, run_main, CfgOptions, ProcessArgs};
@@ -106,6 +107,8 @@ pub fn main() -> ExitCode {
             .clone()
             .or(args.checkpoint_positional.clone())
             .context("no checkpoint: pass --checkpoint CKPT")?;
+        // A zoo name or URL: fetched into the cache here, once, before any rank starts work.
+        let checkpoint = resolve_weights(&checkpoint.to_string_lossy(), "--checkpoint")?;
         kinema_core::fs::check_regular_file(&checkpoint, "checkpoint file")?;
         let cfg = args.cfg.load(&args.config)?;
         let options = RunOptions {

@@ -25,7 +25,7 @@ type Sink = Box<dyn FnMut(&str) + Send>;
 
 enum Inner {
     Bar { id: u64, bar: ProgressBar },
-    Plain { label: String, total: u64, pos: u64, reported: u64, start: Instant, sink: Sink },
+    Plain { label: String, total: u64, pos: u64, reported: u64, start: Instant, sink: Sink, bytes: bool },
 }
 
 /// A progress report over `total` items: `start`, `inc` per item, `finish`.
@@ -56,10 +56,32 @@ impl Progress {
         }
     }
 
+    /// [`Progress::start`] over a number of bytes: sizes in MiB/GiB and the transfer rate.
+    pub fn start_bytes(total: u64, label: &str) -> Self {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            Self::with_template(
+                total,
+                label,
+                "{msg} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+            )
+        } else {
+            let mut p = Self::plain(total, label, |line| log::info!("{line}"));
+            if let Inner::Plain { bytes, .. } = &mut p.inner {
+                *bytes = true;
+            }
+            p
+        }
+    }
+
     /// An indicatif bar on stderr: `label [elapsed] [#####>----] pos/total (eta)`.
     pub fn bar(total: u64, label: &str) -> Self {
+        Self::with_template(total, label, "{msg} [{elapsed_precise}] [{wide_bar}] {pos}/{len} (eta {eta})")
+    }
+
+    fn with_template(total: u64, label: &str, template: &str) -> Self {
         let bar = ProgressBar::new(total);
-        let style = ProgressStyle::with_template("{msg} [{elapsed_precise}] [{wide_bar}] {pos}/{len} (eta {eta})")
+        let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("#>-");
         bar.set_style(style);
@@ -84,6 +106,7 @@ impl Progress {
                 reported: 0,
                 start: Instant::now(),
                 sink: Box::new(sink),
+                bytes: false,
             },
         }
     }
@@ -134,17 +157,20 @@ impl Progress {
     }
 
     fn report(&mut self) {
-        if let Inner::Plain { label, total, pos, start, sink, .. } = &mut self.inner {
+        if let Inner::Plain { label, total, pos, start, sink, bytes, .. } = &mut self.inner {
             let elapsed = start.elapsed().as_secs_f64();
+            let amount = |n: u64| if *bytes { format!("{:.1} MiB", n as f64 / 1048576.0) } else { n.to_string() };
             let line = if let Some(pct) = (*pos * 100).checked_div(*total) {
                 let eta = if *pos > 0 { elapsed / *pos as f64 * total.saturating_sub(*pos) as f64 } else { 0.0 };
                 format!(
-                    "{label}: {pos}/{total} ({pct}%), elapsed {}, eta {}",
+                    "{label}: {}/{} ({pct}%), elapsed {}, eta {}",
+                    amount(*pos),
+                    amount(*total),
                     pyfmt::timedelta(elapsed),
                     pyfmt::timedelta(eta)
                 )
             } else {
-                format!("{label}: {pos} done, elapsed {}", pyfmt::timedelta(elapsed))
+                format!("{label}: {} done, elapsed {}", amount(*pos), pyfmt::timedelta(elapsed))
             };
             sink(&line);
         }

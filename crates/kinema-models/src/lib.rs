@@ -9,7 +9,7 @@
 //! * [`backbones`], [`heads`], [`losses`], [`recognizers`]: MMAction2's 2D recognizers
 //!   (`Recognizer2D` with `ResNet` / `ResNetTSM` backbones, `TSNHead` / `TSMHead`,
 //!   `CrossEntropyLoss`), each a registered kind.
-//! * [`weights_source`]: where `pretrained` files are found (local, PyTorch's hub cache).
+//! * [`weights_source`]: where weights files come from (local, a zoo name or URL, cached).
 //! * [`data_preprocessor`]: MMAction2's `ActionDataPreprocessor` as a registered kind.
 //! * [`weights`]: named tensors, shapes, and (from kinema-torch) strict loading.
 //! * [`resolve`]: the one way from (config, checkpoint) to a model with its weights.

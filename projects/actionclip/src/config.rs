@@ -7,6 +7,7 @@ use kinema_core::{register, Component, ComponentSpec};
 use kinema_models::layers::AttentionImpl;
 use kinema_models::recognizer::{ModelContext, Recognizer, RecognizerKind};
 use kinema_models::weights::{load_into_varstore, LoadMode};
+use kinema_models::weights_source::resolve_weights;
 use kinema_models::{ClipArch, DataPreprocessorKind, ModelError};
 use kinema_text::{LabelSource, TemplateSource};
 use schemars::JsonSchema;
@@ -71,7 +72,7 @@ pub struct ActionClipConfig {
     pub adapter: ComponentSpec<AdapterKind>,
     /// Weights to start from (MMAction2 does this by downloading OpenAI's CLIP): an
     /// OpenAI CLIP `.pt`, an MMAction2 `.pth`, an original ActionCLIP `.pt` or a Kinema
-    /// checkpoint. The architecture follows its shapes. CLIP-only files leave the
+    /// checkpoint, as a path, a URL or a model-zoo name (`"ViT-B/32"`, fetched once). The architecture follows its shapes. CLIP-only files leave the
     /// adapter at its initialisation.
     #[serde(default)]
     pub pretrained: Option<PathBuf>,
@@ -171,7 +172,8 @@ pub fn build_action_clip(
     let deferred = config.clip_arch.is_some() && config.num_adapter_segs.is_some();
     let (spec, checkpoint) = match &config.pretrained {
         Some(path) if !deferred => {
-            let ck = read_checkpoint(path, weights_format, config.num_adapter_segs)?;
+            let file = resolve_weights(&path.to_string_lossy(), "model.pretrained")?;
+            let ck = read_checkpoint(&file, weights_format, config.num_adapter_segs)?;
             let inferred = infer_spec(&ck, config.num_adapter_segs, config.num_adapter_layers, Some(adapter))?;
             if let Some(p) = &preset {
                 if *p != inferred.spec.clip {

@@ -129,6 +129,26 @@ fn killed_twice_and_resumed_ends_bit_identical_to_an_uninterrupted_run() {
         assert_eq!(na, nb);
         assert!(ta.equal(tb), "{na} differs after kill-and-resume");
     }
+
+    // The checkpoint carries its class names: `tools/infer` needs neither a config nor
+    // `--labels`, even with the label map gone.
+    let label_map = dir.path().join("data/label_map.txt");
+    let names: Vec<String> = std::fs::read_to_string(&label_map).unwrap().lines().map(str::to_string).collect();
+    std::fs::remove_file(&label_map).unwrap();
+    let list = std::fs::read_to_string(dir.path().join("data/test_list.txt")).unwrap();
+    let video = dir.path().join("data").join(list.split_whitespace().next().unwrap());
+    let out = Command::new(tool("infer"))
+        .arg("--checkpoint")
+        .arg(straight.join(&name))
+        .arg(&video)
+        .arg("--json")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["labels"], serde_json::json!(names));
+    assert_eq!(v["scores"].as_array().unwrap().len(), names.len());
 }
 
 #[test]

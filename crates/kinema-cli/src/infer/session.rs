@@ -11,6 +11,7 @@ use kinema_data::transform::Pipeline;
 use kinema_models::flags::apply_model_flags;
 use kinema_models::recognizer::ModelContext;
 use kinema_models::resolve::{build_model, model_table, read_checkpoint};
+use kinema_models::weights_source::resolve_weights;
 use kinema_models::Recognizer;
 use kinema_torch::checkpoint::LoadMode;
 use serde_json::Value;
@@ -46,6 +47,8 @@ impl Session {
         need_labels: bool,
     ) -> anyhow::Result<Session> {
         let start = Instant::now();
+        // A zoo name or URL is fetched into the cache first.
+        let checkpoint = &resolve_weights(&checkpoint.to_string_lossy(), "--checkpoint")?;
         let ck = read_checkpoint(checkpoint)?;
         let model_path = KeyPath::parse("model");
         // A config without a `model` table (only a pipeline, labels) takes the checkpoint's.

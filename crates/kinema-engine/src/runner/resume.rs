@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use kinema_models::resolve::{load_weights, read_checkpoint};
+use kinema_models::weights_source::resolve_weights;
 use kinema_torch::checkpoint::LoadMode;
 
 use super::{Progress, Resume, Runner};
@@ -103,11 +104,14 @@ impl Runner {
     /// `load_from` alone loads weights only.
     pub(crate) fn load_or_resume(&mut self) -> Result<(), EngineError> {
         let cfg_resume = self.cfg.get("resume").and_then(Value::as_bool).unwrap_or(false);
-        let load_from: Option<PathBuf> = self
-            .options
-            .load_from
-            .clone()
-            .or_else(|| self.cfg.get("load_from").and_then(Value::as_str).map(PathBuf::from));
+        // A zoo name or URL is fetched into the cache first.
+        let load_from: Option<PathBuf> = match &self.options.load_from {
+            Some(path) => Some(resolve_weights(&path.to_string_lossy(), "--checkpoint")?),
+            None => match self.cfg.get("load_from").and_then(Value::as_str) {
+                Some(spec) => Some(resolve_weights(spec, "load_from")?),
+                None => None,
+            },
+        };
         let resume = match (&self.options.resume, cfg_resume) {
             (Resume::From(p), _) => Some(p.clone()),
             (Resume::Auto, _) | (Resume::No, true) => match (&load_from, self.train_parts.is_some()) {

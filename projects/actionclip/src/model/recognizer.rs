@@ -27,7 +27,8 @@ impl Recognizer for ActionClip {
 
     fn init_weights(&mut self) -> Result<(), ModelError> {
         if let Some(path) = self.pending_pretrained.take() {
-            let ck = crate::checkpoint::read_checkpoint(&path, self.weights_format, Some(self.num_segs))?;
+            let file = kinema_models::weights_source::resolve_weights(&path.to_string_lossy(), "model.pretrained")?;
+            let ck = crate::checkpoint::read_checkpoint(&file, self.weights_format, Some(self.num_segs))?;
             self.text_features = None;
             crate::config::load_pretrained(self, &ck)?;
         }

@@ -17,7 +17,7 @@ macro_rules! resnet_config {
             /// 18 or 34 (basic blocks), 50, 101 or 152 (bottlenecks).
             pub depth: u32,
             /// Weights loaded when training starts (MMEngine's `init_weights`): a local file, a
-            /// URL or `torchvision://resnet50` (looked up in PyTorch's hub cache). None: Kaiming
+            /// URL or `torchvision://resnet50` (downloaded once, see `kinema_hub`). None: Kaiming
             /// initialisation.
             #[serde(default)]
             pub pretrained: Option<String>,

@@ -10,7 +10,7 @@ use tch::{nn, Tensor};
 use super::{PretrainedLayout, ResNet};
 use crate::recognizer::ModelError;
 use crate::weights::LoadMode;
-use crate::weights_source::resolve_pretrained;
+use crate::weights_source::resolve_weights;
 
 /// The torchvision key of a backbone key: `conv1.conv.weight` -> `conv1.weight`,
 /// `conv1.bn.*` -> `bn1.*`, `layer1.0.conv2.bn.*` -> `layer1.0.bn2.*`,
@@ -33,7 +33,7 @@ pub fn torchvision_name(key: &str) -> Option<String> {
 
 /// Loads `spec` into the backbone's variables (named `<prefix>.<key>` in `vs`).
 pub(super) fn load(net: &ResNet, spec: &str, vs: &nn::VarStore, prefix: &str) -> Result<(), ModelError> {
-    let path = resolve_pretrained(spec, &format!("{prefix}.pretrained"))?;
+    let path = resolve_weights(spec, &format!("{prefix}.pretrained"))?;
     let ck = crate::resolve::read_checkpoint(&path)?;
     let full = |k: &str| format!("{prefix}.{k}");
     let vars = vs.variables();
