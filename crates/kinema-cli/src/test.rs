@@ -39,6 +39,9 @@ pub struct Args {
     /// `false`, what matches is loaded and the rest reported.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub strict: bool,
+    /// Run the model in `fp32`, `bf16` or `fp16` (autocast): `test_cfg.precision`.
+    #[arg(long, value_name = "fp32|bf16|fp16")]
+    pub precision: Option<kinema_torch::precision::Precision>,
     /// `--cfg-options KEY=VALUE ...`.
     #[command(flatten)]
     pub cfg: CfgOptions,
@@ -110,7 +113,11 @@ pub fn main() -> ExitCode {
         // A zoo name or URL: fetched into the cache here, once, before any rank starts work.
         let checkpoint = resolve_weights(&checkpoint.to_string_lossy(), "--checkpoint")?;
         kinema_core::fs::check_regular_file(&checkpoint, "checkpoint file")?;
-        let cfg = args.cfg.load(&args.config)?;
+        let mut cfg_options = args.cfg.clone();
+        if let Some(p) = args.precision {
+            cfg_options.cfg_options.push(format!("test_cfg.precision={p}"));
+        }
+        let cfg = cfg_options.load(&args.config)?;
         let options = RunOptions {
             config_path: args.config.clone(),
             work_dir: args.work_dir.clone(),

@@ -95,3 +95,57 @@ fn bench_prompt_truncation_400x16() {
     );
     assert!(d <= 1e-5, "{d}");
 }
+
+/// `--precision bf16` against fp32 in one run: `encode_video` (8 frames) and the text
+/// features of 400 labels x 1 template, then agreement on 8 different clips (top-1 over the
+/// 400 labels, largest probability difference, cosine of the video features).
+#[test]
+#[ignore]
+fn bench_precision_bf16_against_fp32() {
+    use kinema_torch::precision::{with_precision, Precision};
+    let runs: usize = std::env::var("KINEMA_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let mut model = b32(RunOptions::default());
+    let labels: Vec<String> = k400_labels().into_iter().take(400).collect();
+    model.set_prompts(TokenizedPrompts::from_lists(labels, vec!["a video of {}".to_string()]).unwrap());
+    let clip = |k: i64| {
+        let n = 8 * 3 * 224 * 224;
+        ((Tensor::arange(n, (Kind::Float, Device::Cpu)) * (0.37 + 0.11 * k as f64)).sin() * 1.5)
+            .view([1, 8, 3, 224, 224])
+    };
+    let mut line = String::new();
+    let mut outputs = Vec::new();
+    for precision in [Precision::Fp32, Precision::Bf16] {
+        let run = |f: &mut dyn FnMut() -> Tensor| with_precision(Device::Cpu, precision, || tch::no_grad(f)).unwrap();
+        let x = clip(0);
+        let _warm = run(&mut || model.encode_video(&x).unwrap());
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            let _y = run(&mut || model.encode_video(&x).unwrap());
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let t = Instant::now();
+        let text = run(&mut || model.text_features().unwrap()).to_kind(Kind::Float);
+        let text_s = t.elapsed().as_secs_f64();
+        // Drops the cached text features for the next precision.
+        kinema_models::Recognizer::set_training(&mut model, true);
+        kinema_models::Recognizer::set_training(&mut model, false);
+        let videos: Vec<Tensor> =
+            (0..8).map(|k| run(&mut || model.encode_video(&clip(k)).unwrap()).to_kind(Kind::Float)).collect();
+        let v = Tensor::cat(&videos, 0);
+        let v = &v / v.norm_scalaropt_dim(2, [-1], true);
+        let t_n = &text / text.norm_scalaropt_dim(2, [-1], true);
+        let probs = (v.matmul(&t_n.tr()) * 100.0).softmax(-1, Kind::Float);
+        line += &format!(" {}_encode_video_ms={:.1} {}_text_s={:.3}", precision, median(times), precision, text_s);
+        outputs.push((v, probs));
+    }
+    let (v32, p32) = &outputs[0];
+    let (v16, p16) = &outputs[1];
+    let same_top1 = p32.argmax(-1, false).eq_tensor(&p16.argmax(-1, false)).sum(Kind::Int64).int64_value(&[]);
+    let max_prob_diff = (p32 - p16).abs().max().double_value(&[]);
+    let min_cos = (v32 * v16).sum_dim_intlist([-1].as_slice(), false, Kind::Float).min().double_value(&[]);
+    println!(
+        "RUST_PRECISION arch={}{line} same_top1={same_top1}/8 max_prob_diff={max_prob_diff:.2e} min_cos={min_cos:.6}",
+        arch()
+    );
+}

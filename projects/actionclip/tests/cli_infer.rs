@@ -151,3 +151,35 @@ fn a_pth_conversion_carries_the_labels_and_infers_without_flags() {
     assert!(!same.status.success());
     assert!(String::from_utf8_lossy(&same.stderr).contains("is both the input and the output"));
 }
+
+#[test]
+fn bf16_precision_keeps_the_top_label_and_moves_scores_slightly() {
+    let video = root().join("tests/fixtures/video/carphone_pristine.mp4");
+    let ckpt = tiny("mmaction_clip_tiny.pth");
+    let scores = |precision: &str, timeline: bool| -> Vec<f64> {
+        let mut args = vec!["--checkpoint", ckpt.to_str().unwrap(), video.to_str().unwrap()];
+        args.extend(["--labels", "driving a car,talking on the phone,swimming", "--json", "--precision", precision]);
+        if timeline {
+            args.extend(["--frame-interval", "8", "--all-scores"]);
+        }
+        let v = json_of(&infer(&args));
+        let s = if timeline { &v["windows"][0]["scores"] } else { &v["scores"] };
+        s.as_array().unwrap().iter().map(|s| s.as_f64().unwrap()).collect()
+    };
+    for timeline in [false, true] {
+        let (a, b) = (scores("fp32", timeline), scores("bf16", timeline));
+        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f64, f64::max);
+        assert!(diff > 0.0 && diff < 0.02, "timeline {timeline}: {a:?} vs {b:?}");
+        assert!(a[0] > a[1] && a[0] > a[2] && b[0] > b[1] && b[0] > b[2], "{a:?} vs {b:?}");
+    }
+    let bad = infer(&[
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        video.to_str().unwrap(),
+        "--labels",
+        "a",
+        "--precision",
+        "int8",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown precision \"int8\"; expected fp32, bf16 or fp16"));
+}

@@ -309,3 +309,47 @@ logger = { type = "LoggerHook", interval = 1 }
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`optim_wrapper.dtype`: float16 on the CPU runs about 28x slower"), "{err}");
 }
+
+#[test]
+fn bf16_precision_by_flag_or_mmengine_key_agrees_with_fp32() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), "tiny_bf16", 4, 3, "");
+    let run = |name: &str, extra: &[&str]| -> Vec<Vec<f64>> {
+        let dump = dir.path().join(format!("{name}.json"));
+        let out = Command::new(tool("test"))
+            .arg(&config)
+            .args(["--checkpoint", tiny_checkpoint().to_str().unwrap(), "--device", "cpu", "--dump"])
+            .arg(&dump)
+            .arg("--work-dir")
+            .arg(dir.path().join(name))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        dumped(&dump)
+            .iter()
+            .map(|r| r["pred_score"].as_array().unwrap().iter().map(|s| s.as_f64().unwrap()).collect())
+            .collect()
+    };
+    let fp32 = run("fp32", &[]);
+    let flag = run("flag", &["--precision", "bf16"]);
+    let key = run("key", &["--cfg-options", "test_cfg.fp16=true"]);
+    assert_eq!(flag, key, "MMEngine's fp16 = true is bf16 on a CPU");
+    let argmax = |v: &Vec<f64>| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+    let mut max_diff = 0f64;
+    for (a, b) in fp32.iter().zip(&flag) {
+        assert_eq!(argmax(a), argmax(b), "{a:?} vs {b:?}");
+        max_diff = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(max_diff, f64::max);
+    }
+    // bf16 really ran (scores move) and stays close.
+    assert!(max_diff > 0.0 && max_diff < 0.05, "{max_diff}");
+    let both = Command::new(tool("test"))
+        .arg(&config)
+        .args(["--checkpoint", tiny_checkpoint().to_str().unwrap(), "--device", "cpu", "--precision", "bf16"])
+        .args(["--cfg-options", "test_cfg.fp16=true"])
+        .output()
+        .unwrap();
+    assert!(!both.status.success());
+    let err = String::from_utf8_lossy(&both.stderr);
+    assert!(err.contains("test_cfg.fp16") && err.contains("is set together with `precision`"), "{err}");
+}

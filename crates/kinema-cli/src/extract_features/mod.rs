@@ -62,6 +62,10 @@ pub struct Args {
     /// Also write `features.npy` (and `text.npy`).
     #[arg(long)]
     pub npy: bool,
+    /// Run the model in `fp32` (default), `bf16` or `fp16` (autocast; the config's
+    /// `test_cfg.precision` when not given).
+    #[arg(long, value_name = "fp32|bf16|fp16")]
+    pub precision: Option<kinema_torch::precision::Precision>,
     /// `--launcher`, `--device`.
     #[command(flatten)]
     pub process: ProcessArgs,
@@ -87,6 +91,9 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
     let config = args.cfg.load(&args.config)?;
     let runtime = DistRuntime::init(&dist, device, &config)?;
     let mut session = Session::open(&args.checkpoint, Some(config), flags, device, false)?;
+    if let Some(p) = args.precision {
+        session.precision = p;
+    }
     let videos = args.inputs.videos(&args.videos)?;
     let parts_dir = args.out.join("parts");
     std::fs::create_dir_all(&parts_dir).with_context(|| format!("cannot create {}", parts_dir.display()))?;
@@ -111,7 +118,7 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
     }
     progress.finish();
     if dist.rank == 0 {
-        if let Some(text) = tch::no_grad(|| session.model.text_embeddings())? {
+        if let Some(text) = session.run(|m| m.text_embeddings())?? {
             parts::write_text(&args.out, &text, &session.labels, args.npy)?;
         }
     }
@@ -145,7 +152,7 @@ fn extract(session: &mut Session, video: &std::path::Path, args: &Args) -> anyho
                 indices: vec![0],
                 epoch: 0,
             };
-            let f = tch::no_grad(|| session.model.features(&batch))?;
+            let f = session.run(|m| m.features(&batch))??;
             let row: Vec<f32> = Vec::try_from(f.to_kind(Kind::Float).flatten(0, -1).to_device(tch::Device::Cpu))?;
             Ok(vec![PartRow { start_frame: 0, end_frame: clip.total_frames, fps: clip.fps, values: row }])
         }

@@ -122,6 +122,10 @@ pub struct Args {
     /// `cpu`, `cuda`, `cuda:N` or `auto` (default: CUDA when available).
     #[arg(long)]
     pub device: Option<String>,
+    /// Run the model in `fp32` (default), `bf16` or `fp16` (autocast; the config's
+    /// `test_cfg.precision` when not given).
+    #[arg(long, value_name = "fp32|bf16|fp16")]
+    pub precision: Option<kinema_torch::precision::Precision>,
     /// `--cfg-options KEY=VALUE ...`.
     #[command(flatten)]
     pub cfg: CfgOptions,
@@ -185,6 +189,9 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
     let device = kinema_engine::runner::select_device(args.device.as_deref(), 0)?;
     let config = args.config.as_ref().map(|p| args.cfg.load(p)).transpose()?;
     let mut session = Session::open(&args.checkpoint, config, flags, device, true)?;
+    if let Some(p) = args.precision {
+        session.precision = p;
+    }
     let options = TimelineOptions {
         grid: args.grid.clone(),
         top_k: args.top_k,
@@ -212,7 +219,8 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
         if x.kind() != Kind::Float {
             bail!("{}: expected float32 model input, got {:?} {:?}", npy.display(), x.kind(), x.size());
         }
-        let scores = tch::no_grad(|| session.model.predict_inputs(&x.to_device(device)))?;
+        let x = x.to_device(device);
+        let scores = session.run(|m| m.predict_inputs(&x))??;
         print_scores(&scores, &session.labels, args.top_k, args.json)?;
     } else if args.inputs.list.is_none() && args.out.is_none() && args.videos.len() == 1 && !args.videos[0].is_dir() {
         let video = &args.videos[0];
@@ -221,7 +229,7 @@ pub fn run(args: &Args, flags: &[(String, Vec<String>)]) -> anyhow::Result<()> {
             None => run_pipeline(&session.build_pipeline()?, video)?,
         };
         let x = session.model.preprocess(&inputs.to_device(device))?;
-        let scores = tch::no_grad(|| session.model.predict_inputs(&x))?;
+        let scores = session.run(|m| m.predict_inputs(&x))??;
         print_scores(&scores, &session.labels, args.top_k, args.json)?;
         if let Some(out) = &args.out_video {
             let row = session.row(&scores, 0)?;

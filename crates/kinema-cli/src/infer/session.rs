@@ -14,6 +14,7 @@ use kinema_models::resolve::{build_model, model_table, read_checkpoint};
 use kinema_models::weights_source::resolve_weights;
 use kinema_models::Recognizer;
 use kinema_torch::checkpoint::LoadMode;
+use kinema_torch::precision::{with_precision, Precision};
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
@@ -28,6 +29,8 @@ pub struct Session {
     pub labels: Vec<String>,
     /// Where the model runs.
     pub device: Device,
+    /// The precision it runs in (`--precision`, else the config's `test_cfg.precision`).
+    pub precision: Precision,
     /// The config, when one was given.
     pub config: Option<Config>,
     /// The test pipeline as written (config or model default) and where it was written.
@@ -77,8 +80,16 @@ impl Session {
                 None => bail!("no test pipeline: pass --config with a `test_pipeline` (this model has no default)"),
             },
         };
+        let precision = config_precision(config.as_ref(), device)?;
         log::info!("model ready in {:.3} s", start.elapsed().as_secs_f64());
-        Ok(Session { model, labels, device, config, pipeline_value, pipeline_path })
+        Ok(Session { model, labels, device, precision, config, pipeline_value, pipeline_path })
+    }
+
+    /// Runs `f` on the model without gradients, in the session's precision.
+    pub fn run<T>(&mut self, f: impl FnOnce(&mut dyn Recognizer) -> T) -> anyhow::Result<T> {
+        let (device, precision) = (self.device, self.precision);
+        let model = self.model.as_mut();
+        Ok(with_precision(device, precision, || tch::no_grad(|| f(model)))?)
     }
 
     /// Builds the test pipeline (errors name the config key it was read from).
@@ -98,7 +109,7 @@ impl Session {
     /// Class scores of raw model inputs `[1, ...]` (uint8, as a pipeline packs them).
     pub fn scores(&mut self, inputs: &Tensor) -> anyhow::Result<Vec<f32>> {
         let x = self.model.preprocess(&inputs.to_device(self.device))?;
-        let scores = tch::no_grad(|| self.model.predict_inputs(&x))?;
+        let scores = self.run(|m| m.predict_inputs(&x))??;
         self.row(&scores, 0)
     }
 
@@ -163,4 +174,17 @@ fn walk(dir: &Path, extensions: &[String], out: &mut Vec<PathBuf>) -> anyhow::Re
         }
     }
     Ok(())
+}
+
+/// The precision a config's `test_cfg` asks for (`precision`, or MMEngine's `fp16 = true`:
+/// the device's half type); fp32 without one.
+fn config_precision(config: Option<&Config>, device: Device) -> anyhow::Result<Precision> {
+    let test_cfg = config.and_then(|c| c.get("test_cfg"));
+    let text = test_cfg.and_then(|t| t.get("precision")).and_then(Value::as_str);
+    let fp16 = test_cfg.and_then(|t| t.get("fp16")).and_then(Value::as_bool).unwrap_or(false);
+    Ok(match text {
+        Some(p) => p.parse().map_err(|e: String| anyhow::anyhow!("test_cfg.precision: {e}"))?,
+        None if fp16 => Precision::half_for(device),
+        None => Precision::Fp32,
+    })
 }

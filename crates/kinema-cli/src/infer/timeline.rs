@@ -117,7 +117,7 @@ impl Timeline {
         let x = session.model.preprocess(&inputs.to_device(session.device))?;
         let size = x.size();
         let x = x.reshape([&[size[1]], &size[2..]].concat());
-        let (held, per_frame) = match session.model.frame_features(&x)? {
+        let (held, per_frame) = match session.run(|m| m.frame_features(&x))?? {
             Some(f) => {
                 self.stats.frames_encoded += positions.len();
                 (Held::Features, f)
@@ -160,15 +160,16 @@ impl Timeline {
         }
         let batch = Tensor::cat(&ready.iter().map(|(_, _, x)| x).collect::<Vec<_>>(), 0);
         let features = matches!(self.held, Some(Held::Features));
-        let values = tch::no_grad(|| -> anyhow::Result<Tensor> {
-            Ok(match (self.output, features) {
-                (WindowOutput::Scores, true) => session.model.score_frame_features(&batch)?,
-                (WindowOutput::Scores, false) => session.model.predict_inputs(&batch)?,
-                (WindowOutput::ClipEmbedding, true) => session.model.embed_frame_features(&batch)?,
-                (WindowOutput::FrameFeatures, true) => batch.flatten(1, -1),
+        let output = self.output;
+        let values = session.run(|model| -> anyhow::Result<Tensor> {
+            Ok(match (output, features) {
+                (WindowOutput::Scores, true) => model.score_frame_features(&batch)?,
+                (WindowOutput::Scores, false) => model.predict_inputs(&batch)?,
+                (WindowOutput::ClipEmbedding, true) => model.embed_frame_features(&batch)?,
+                (WindowOutput::FrameFeatures, true) => batch.flatten(1, -1).to_kind(tch::Kind::Float),
                 (_, false) => bail!("window and frame features need a model that encodes frames one by one"),
             })
-        })?;
+        })??;
         let values = values.to_kind(tch::Kind::Float).to_device(tch::Device::Cpu).contiguous();
         let k = self.grid.frame_interval;
         let mut out = Vec::with_capacity(ready.len());

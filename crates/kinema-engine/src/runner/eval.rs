@@ -2,6 +2,7 @@
 //! scores, compute the metrics (MMEngine's `ValLoop` / `TestLoop` bodies).
 
 use kinema_data::Label;
+use kinema_torch::precision::{with_precision, Precision};
 
 use super::Runner;
 use crate::evaluation::SampleResult;
@@ -27,8 +28,8 @@ impl Runner {
         result
     }
 
-    /// One evaluation epoch: hooks, batches, metrics. Called by the eval loops.
-    pub fn eval_epoch(&mut self, mode: EvalMode) -> Result<Metrics, EngineError> {
+    /// One evaluation epoch in `precision`: hooks, batches, metrics. Called by the eval loops.
+    pub fn eval_epoch(&mut self, mode: EvalMode, precision: Precision) -> Result<Metrics, EngineError> {
         self.call_hooks(|h, r| h.before_eval(r, mode))?;
         self.call_hooks(|h, r| h.before_eval_epoch(r, mode))?;
         self.model.set_training(false);
@@ -45,7 +46,9 @@ impl Runner {
             let batch = batch?;
             self.call_hooks(|h, r| h.before_eval_iter(r, mode, batch_idx, &batch))?;
             let model_batch = self.to_model_batch(&batch, epoch)?;
-            let scores = tch::no_grad(|| self.model.predict(&model_batch))?;
+            let device = self.env.device;
+            let scores = with_precision(device, precision, || tch::no_grad(|| self.model.predict(&model_batch)))
+                .map_err(|e| EngineError::Dist { what: "autocast".into(), source: Box::new(e) })??;
             let scores = scores.f_to_device(tch::Device::Cpu)?.f_to_kind(tch::Kind::Float)?.f_contiguous()?;
             let (rows, classes) = scores.size2()?;
             let flat = Vec::<f32>::try_from(scores.f_view([-1])?)?;
