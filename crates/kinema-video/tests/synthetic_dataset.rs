@@ -260,3 +260,35 @@ fn a_sequence_puts_motions_in_a_row_and_is_the_same_each_time() {
     let err = kinema_video::synthetic::write_sequence(&again, &options, &[99]).unwrap_err().to_string();
     assert!(err.contains("class 99 does not exist"), "{err}");
 }
+
+#[test]
+fn a_dataset_is_byte_identical_whatever_the_thread_count() {
+    let opts =
+        DatasetOptions { classes: 3, videos_per_class: 5, frames: 12, width: 32, height: 32, ..Default::default() };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_dataset(a.path(), &opts).unwrap();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    one.install(|| write_dataset(b.path(), &opts)).unwrap();
+    let files = |root: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                    out.push((rel, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    let (fa, fb) = (files(a.path()), files(b.path()));
+    assert_eq!(fa.len(), 3 * 5 + 4, "videos, three lists and the label map");
+    assert!(fa == fb, "the parallel and the one-thread runs wrote different bytes");
+    let train = std::fs::read_to_string(a.path().join("train_list.txt")).unwrap();
+    assert!(train.starts_with("videos/moving_left/moving_left_000.mp4 0\n"), "{train}");
+}

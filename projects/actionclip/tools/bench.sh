@@ -50,6 +50,11 @@ say "3. encode_text (400 K400 labels x 1 template)"
 KINEMA_BENCH_CLASSES=400 KINEMA_BENCH_TEMPLATES=1 cargo test --quiet -p actionclip --test bench -- --ignored \
   --nocapture --test-threads 1 bench_prompt_truncation 2>/dev/null | grep -o 'RUST_.*' | record
 
+say "3b. --precision bf16 against fp32 (ViT-B/32 encode_video and 400 labels, agreement on 8 clips)"
+grep -o -m1 -w 'avx512_bf16\|amx_bf16' /proc/cpuinfo | sed 's/^/CPU_BF16 /' | record || echo "CPU_BF16 none" | record
+KINEMA_BENCH_RUNS=5 cargo test --quiet -p actionclip --test bench -- --ignored --nocapture --test-threads 1 \
+  bench_precision_bf16 2>/dev/null | grep -o 'RUST_.*' | record
+
 say "4. zero-shot inference end to end (ViT-B/32, 8 frames, 400 labels, 1 template)"
 cat "$CKPT" "$VIDEO" > /dev/null  # both sides read the checkpoint from the page cache
 for side in kinema python kinema python; do

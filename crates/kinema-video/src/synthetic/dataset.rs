@@ -1,6 +1,5 @@
 //! Writing a whole synthetic dataset: videos, split lists, label map.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::motion::Motion;
@@ -167,21 +166,31 @@ pub fn write_dataset(out_dir: &Path, options: &DatasetOptions) -> Result<Dataset
         move |source| DatasetError::Io { path, action, source }
     };
     let classes = &Motion::ALL[..options.classes];
+    for motion in classes {
+        let dir = out_dir.join("videos").join(motion.slug());
+        std::fs::create_dir_all(&dir).map_err(io(&dir, "creating the directory"))?;
+    }
+    // Every video is independent (its own seed, CPU-independent encoder): written in
+    // parallel, listed in order, so the files and lists are the same on any core count.
+    use rayon::prelude::*;
+    let jobs: Vec<(usize, usize)> =
+        (0..classes.len()).flat_map(|label| (0..options.videos_per_class).map(move |video| (label, video))).collect();
+    let written: Vec<(usize, String, &'static str)> = jobs
+        .par_iter()
+        .map(|&(label, video)| {
+            let slug = classes[label].slug();
+            let rel = format!("videos/{slug}/{slug}_{video:03}.mp4");
+            let codec = write_scene(&out_dir.join(&rel), &scene_for(options, label, video), options)?;
+            Ok((split_of(options, video) as usize, format!("{rel} {label}\n"), codec))
+        })
+        .collect::<Result<_, DatasetError>>()?;
     let mut lists = [String::new(), String::new(), String::new()];
     let mut codec = "";
+    for (split, line, c) in written {
+        lists[split].push_str(&line);
+        codec = c;
+    }
     for (label, motion) in classes.iter().enumerate() {
-        let rel_dir = format!("videos/{}", motion.slug());
-        let dir = out_dir.join(&rel_dir);
-        std::fs::create_dir_all(&dir).map_err(io(&dir, "creating the directory"))?;
-        for video in 0..options.videos_per_class {
-            let rel = format!("{rel_dir}/{}_{video:03}.mp4", motion.slug());
-            let path = out_dir.join(&rel);
-            let scene = scene_for(options, label, video);
-            codec = write_scene(&path, &scene, options)?;
-            let split = split_of(options, video) as usize;
-            // Writing to a String cannot fail.
-            let _ = writeln!(lists[split], "{rel} {label}");
-        }
         log::info!(
             "{}: wrote {} videos of class {label} ({})",
             out_dir.display(),
