@@ -16,6 +16,9 @@ cd "$ROOT"
 CONFIG=projects/actionclip/configs/tiny_synthetic.toml
 WORK_DIR="${DEMO_WORK_DIR:-work_dirs/tiny_synthetic}"
 DATA=data/synthetic
+# The model's two threads share the 2 cores with two decoding workers: idle threads sleep
+# instead of spinning (8 % faster training here).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 start=$(date +%s)
 stamp() { echo "[demo $(($(date +%s) - start)) s] $*"; }
 
@@ -48,7 +51,7 @@ stamp "a long video of the 8 motions in a row, through the timeline"
 tools/make_synthetic_dataset --sequence "$long" --sequence-classes 0,4,1,5,2,6,3,7 --frames 32
 tools/infer "$long" --config "$CONFIG" --checkpoint "$best" \
   --labels "moving left,moving right,moving up,moving down,rotating clockwise,growing,shrinking,blinking" \
-  --template "a video of a shape {}" --top-k 3 --frame-interval 4 --stride 4 \
+  --template "a video of a shape {}" --top-k 3 --frame-interval 4 --stride 8 \
   --out-timeline "$WORK_DIR/timeline.png" --out-video "$WORK_DIR/annotated.mp4"
 
 stamp "done: metrics in $WORK_DIR/metrics.json, timeline.png and annotated.mp4 beside it, logs and TensorBoard files in $WORK_DIR/<timestamp>/"
