@@ -52,6 +52,16 @@ pub enum HubError {
         /// The sha256 of what arrived.
         actual: String,
     },
+    /// A `scheme://name` no linked crate registered.
+    #[error("unknown {scheme} model `{name}`; known: {known}")]
+    UnknownName {
+        /// The scheme (`torchvision`).
+        scheme: String,
+        /// The name after it.
+        name: String,
+        /// The names registered under that scheme.
+        known: String,
+    },
     /// A cache file or folder cannot be read or written.
     #[error("{}: {action}: {source}", .path.display())]
     Io {

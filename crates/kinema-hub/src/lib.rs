@@ -1,6 +1,6 @@
 //! Weights by name or URL. `--checkpoint`, `load_from` and `pretrained` accept a local
-//! file, a URL, or a name from the model zoo ([`zoo::ZOO`]: `ViT-B/32`, `ViT-B/16-8`,
-//! MMAction2 config names, `torchvision://resnet50`). A URL is downloaded once into the
+//! file, a URL, or a model-zoo name that a linked crate registered ([`zoo`],
+//! [`register_weights!`]: `ViT-B/32`, MMAction2 config names, `torchvision://resnet50`). A URL is downloaded once into the
 //! cache ([`cache::checkpoint_dir`]), resumably and checked against the publisher's sha256
 //! where one is given; files already in PyTorch's or OpenAI CLIP's caches are used as they
 //! are. No libtorch here: this crate only moves files.
@@ -14,21 +14,30 @@ pub mod download;
 mod error;
 pub mod zoo;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use download::download;
 pub use error::HubError;
+#[doc(hidden)]
+pub use inventory as __inventory;
 
-/// Whether `spec` names weights to fetch (a URL or a zoo name) rather than a local path.
-pub fn is_remote(spec: &str) -> bool {
-    url_of(spec).is_some() && !Path::new(spec).exists()
-}
-
-fn url_of(spec: &str) -> Option<&str> {
+/// The URL `spec` stands for: itself for http(s), a zoo name's URL; an unregistered
+/// `scheme://name` (`torchvision://resnet51`) is an error listing that scheme's names.
+fn url_of(spec: &str) -> Result<Option<&str>, HubError> {
     if spec.starts_with("http://") || spec.starts_with("https://") {
-        return Some(spec);
+        return Ok(Some(spec));
     }
-    zoo::lookup(spec).map(|e| e.url)
+    if let Some(entry) = zoo::lookup(spec) {
+        return Ok(Some(entry.url));
+    }
+    match spec.split_once("://") {
+        Some((scheme, name)) => {
+            let prefix = format!("{scheme}://");
+            let known: Vec<&str> = zoo::entries().iter().filter_map(|e| e.name.strip_prefix(prefix.as_str())).collect();
+            Err(HubError::UnknownName { scheme: scheme.to_string(), name: name.to_string(), known: known.join(", ") })
+        }
+        None => Ok(None),
+    }
 }
 
 /// The local file for a `--checkpoint`, `load_from` or `pretrained` value: an existing path
@@ -36,7 +45,10 @@ fn url_of(spec: &str) -> Option<&str> {
 /// (unless `KINEMA_OFFLINE` is set); anything else as a path (its reader reports it missing).
 pub fn resolve(spec: &str) -> Result<PathBuf, HubError> {
     let local = PathBuf::from(spec);
-    let Some(url) = url_of(spec).filter(|_| !local.exists()) else {
+    if local.exists() {
+        return Ok(local);
+    }
+    let Some(url) = url_of(spec)? else {
         return Ok(local);
     };
     if let Some(path) = cache::find_cached(url) {

@@ -9,7 +9,8 @@
 //! * [`backbones`], [`heads`], [`losses`], [`recognizers`]: MMAction2's 2D recognizers
 //!   (`Recognizer2D` with `ResNet` / `ResNetTSM` backbones, `TSNHead` / `TSMHead`,
 //!   `CrossEntropyLoss`), each a registered kind.
-//! * [`weights_source`]: where weights files come from (local, a zoo name or URL, cached).
+//! * [`weights_source`]: where weights files come from (local, a zoo name or URL, cached);
+//!   `zoo.rs` registers the model-zoo names of the families here.
 //! * [`data_preprocessor`]: MMAction2's `ActionDataPreprocessor` as a registered kind.
 //! * [`weights`]: named tensors, shapes, and (from kinema-torch) strict loading.
 //! * [`resolve`]: the one way from (config, checkpoint) to a model with its weights.
@@ -27,6 +28,7 @@ pub mod recognizers;
 pub mod resolve;
 pub mod weights;
 pub mod weights_source;
+mod zoo;
 
 #[doc(hidden)]
 pub use inventory as __inventory;

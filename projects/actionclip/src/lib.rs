@@ -26,6 +26,7 @@ pub mod losses;
 pub mod model;
 pub mod prompts;
 pub mod text_cache;
+mod zoo;
 
 pub use config::{build_action_clip, ActionClipConfig, DEFAULT_NUM_SEGS};
 pub use model::{ActionClip, ActionClipSpec, RunOptions};
