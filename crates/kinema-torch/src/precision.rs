@@ -66,6 +66,22 @@ impl std::fmt::Display for Precision {
     }
 }
 
+/// The precision of a `val_cfg` / `test_cfg` table: its `precision` ("fp32", "bf16",
+/// "fp16"), else MMEngine's `fp16 = true` (the device's half type), else fp32. Giving both
+/// is an error (it names `fp16`, the key to drop).
+pub fn loop_precision(
+    precision: Option<&str>,
+    fp16: bool,
+    device: Device,
+) -> Result<Precision, (&'static str, String)> {
+    match (precision, fp16) {
+        (Some(_), true) => Err(("fp16", "is set together with `precision`: give one of them".to_string())),
+        (Some(p), false) => p.parse().map_err(|e| ("precision", e)),
+        (None, true) => Ok(Precision::half_for(device)),
+        (None, false) => Ok(Precision::Fp32),
+    }
+}
+
 /// Runs `f` in `precision` on `device`: as it is for fp32, under autocast otherwise.
 pub fn with_precision<T>(device: Device, precision: Precision, f: impl FnOnce() -> T) -> Result<T, AutocastError> {
     match precision.autocast_kind() {
@@ -86,6 +102,10 @@ mod tests {
         assert_eq!("fp32".parse::<Precision>().map(|p| p.autocast_kind()), Ok(None));
         assert_eq!("int8".parse::<Precision>(), Err("unknown precision \"int8\"; expected fp32, bf16 or fp16".into()));
         assert_eq!(Precision::half_for(Device::Cpu), Precision::Bf16);
+        assert_eq!(loop_precision(None, true, Device::Cpu), Ok(Precision::Bf16));
+        assert_eq!(loop_precision(Some("fp16"), false, Device::Cpu), Ok(Precision::Fp16));
+        assert_eq!(loop_precision(None, false, Device::Cpu), Ok(Precision::Fp32));
+        assert_eq!(loop_precision(Some("bf16"), true, Device::Cpu).map_err(|e| e.0), Err("fp16"));
         let a = Tensor::ones([2, 2], (Kind::Float, Device::Cpu));
         let kind = |p| with_precision(Device::Cpu, p, || a.matmul(&a).kind()).unwrap();
         assert_eq!(kind(Precision::Bf16), Kind::BFloat16);

@@ -14,7 +14,7 @@ use kinema_models::resolve::{build_model, model_table, read_checkpoint};
 use kinema_models::weights_source::resolve_weights;
 use kinema_models::Recognizer;
 use kinema_torch::checkpoint::LoadMode;
-use kinema_torch::precision::{with_precision, Precision};
+use kinema_torch::precision::{loop_precision, with_precision, Precision};
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
@@ -176,15 +176,10 @@ fn walk(dir: &Path, extensions: &[String], out: &mut Vec<PathBuf>) -> anyhow::Re
     Ok(())
 }
 
-/// The precision a config's `test_cfg` asks for (`precision`, or MMEngine's `fp16 = true`:
-/// the device's half type); fp32 without one.
+/// The precision a config's `test_cfg` asks for (the rule of the test loop), fp32 without one.
 fn config_precision(config: Option<&Config>, device: Device) -> anyhow::Result<Precision> {
     let test_cfg = config.and_then(|c| c.get("test_cfg"));
-    let text = test_cfg.and_then(|t| t.get("precision")).and_then(Value::as_str);
+    let precision = test_cfg.and_then(|t| t.get("precision")).and_then(Value::as_str);
     let fp16 = test_cfg.and_then(|t| t.get("fp16")).and_then(Value::as_bool).unwrap_or(false);
-    Ok(match text {
-        Some(p) => p.parse().map_err(|e: String| anyhow::anyhow!("test_cfg.precision: {e}"))?,
-        None if fp16 => Precision::half_for(device),
-        None => Precision::Fp32,
-    })
+    loop_precision(precision, fp16, device).map_err(|(key, message)| anyhow::anyhow!("test_cfg.{key}: {message}"))
 }

@@ -166,7 +166,7 @@ impl Timeline {
                 (WindowOutput::Scores, true) => model.score_frame_features(&batch)?,
                 (WindowOutput::Scores, false) => model.predict_inputs(&batch)?,
                 (WindowOutput::ClipEmbedding, true) => model.embed_frame_features(&batch)?,
-                (WindowOutput::FrameFeatures, true) => batch.flatten(1, -1).to_kind(tch::Kind::Float),
+                (WindowOutput::FrameFeatures, true) => batch.flatten(1, -1),
                 (_, false) => bail!("window and frame features need a model that encodes frames one by one"),
             })
         })??;

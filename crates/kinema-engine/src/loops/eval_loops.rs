@@ -5,7 +5,7 @@
 
 use kinema_core::registry::{BoxError, BuildSite, FieldError};
 use kinema_core::{register, Component};
-use kinema_torch::precision::Precision;
+use kinema_torch::precision::loop_precision;
 use serde::{Deserialize, Serialize};
 
 use super::{EvalLoop, EvalLoopKind};
@@ -27,17 +27,13 @@ pub struct EvalLoopConfig {
 
 /// The validation / test loop.
 pub struct SinglePassLoop {
-    fp16: bool,
-    precision: Option<Precision>,
+    config: EvalLoopConfig,
 }
 
 impl EvalLoop for SinglePassLoop {
     fn run(&mut self, runner: &mut Runner, mode: EvalMode) -> Result<Metrics, EngineError> {
-        let precision = match (self.precision, self.fp16) {
-            (Some(p), _) => p,
-            (None, true) => Precision::half_for(runner.env.device),
-            (None, false) => Precision::Fp32,
-        };
+        let precision = loop_precision(self.config.precision.as_deref(), self.config.fp16, runner.env.device)
+            .map_err(|_| EngineError::Internal("the eval loop's precision is checked when it is built"))?;
         runner.eval_epoch(mode, precision)
     }
 }
@@ -45,16 +41,10 @@ impl EvalLoop for SinglePassLoop {
 impl Component<EvalLoopKind> for SinglePassLoop {
     type Config = EvalLoopConfig;
     fn build(config: &EvalLoopConfig, _: &(), _: &BuildSite<'_>) -> Result<Box<dyn EvalLoop>, BoxError> {
-        let precision = config
-            .precision
-            .as_deref()
-            .map(str::parse::<Precision>)
-            .transpose()
-            .map_err(|e| FieldError::new("precision", e))?;
-        if precision.is_some() && config.fp16 {
-            return Err(FieldError::new("fp16", "is set together with `precision`: give one of them").into());
-        }
-        Ok(Box::new(SinglePassLoop { fp16: config.fp16, precision }))
+        // Checked here, at the key, with the device's choice left to `run`.
+        loop_precision(config.precision.as_deref(), config.fp16, tch::Device::Cpu)
+            .map_err(|(field, message)| FieldError::new(field, message))?;
+        Ok(Box::new(SinglePassLoop { config: config.clone() }))
     }
 }
 

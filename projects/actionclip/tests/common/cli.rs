@@ -34,6 +34,17 @@ pub fn free_port() -> String {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
 }
 
+/// The 120-frame 176x144 H.264 fixture video (29.97 fps).
+pub fn carphone() -> PathBuf {
+    repo().join("tests/fixtures/video/carphone_pristine.mp4")
+}
+
+/// The stdout of a tool run that must have succeeded (else its stderr in the panic).
+pub fn succeeded(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
 /// The tiny ActionCLIP checkpoint made by the upstream code.
 pub fn tiny_checkpoint() -> PathBuf {
     repo().join("tests/fixtures/tiny/mmaction_clip_tiny.pth")
