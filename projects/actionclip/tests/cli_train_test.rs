@@ -346,7 +346,8 @@ fn bf16_precision_by_flag_or_mmengine_key_agrees_with_fp32() {
     let both = Command::new(tool("test"))
         .arg(&config)
         .args(["--checkpoint", tiny_checkpoint().to_str().unwrap(), "--device", "cpu", "--precision", "bf16"])
-        .args(["--cfg-options", "test_cfg.fp16=true"])
+        .args(["--cfg-options", "test_cfg.fp16=true", "--work-dir"])
+        .arg(dir.path().join("both"))
         .output()
         .unwrap();
     assert!(!both.status.success());
