@@ -84,8 +84,8 @@ pub struct ActionClipConfig {
     /// Keep prompt text features in this folder, keyed by weights and prompts.
     #[serde(default)]
     pub text_cache_dir: Option<PathBuf>,
-    /// Encode prompts only up to the last end-of-text token of the batch (identical
-    /// features, faster).
+    /// Encode prompts only up to the last end-of-text token of the batch, and the words
+    /// a template's prompts share before the label once (identical features, faster).
     #[serde(default = "yes")]
     pub truncate_prompts: bool,
     /// Attention kernel: "fused" (`scaled_dot_product_attention`) or "plain".

@@ -44,6 +44,38 @@ fn truncated_prompts_give_bit_identical_text_features() {
 }
 
 #[test]
+fn shared_prefix_text_features_are_bit_identical_to_full_length() {
+    let model = tiny_model();
+    let text = &model.clip().text;
+    let case2 = npy("case2_tokens.npy");
+    // Per template (10 labels each: a shared prefix of 1 to 5 positions), and all 160 rows
+    // at once (only the start-of-text token shared).
+    let mut batches: Vec<Tensor> = (0..16).map(|k| case2.narrow(0, k * 10, 10)).collect();
+    batches.push(case2.shallow_clone());
+    // A 20-position prefix (the keys then span two SIMD blocks) before different endings,
+    // one of which ends right after the prefix.
+    let mut rows = Vec::new();
+    for (i, eot) in [20i64, 23, 40].into_iter().enumerate() {
+        let mut r = vec![0i64; 77];
+        r[0] = 49406;
+        for (j, v) in r.iter_mut().enumerate().take(eot as usize).skip(1) {
+            *v = if j < 20 { 400 + j as i64 } else { 1000 + (i * 50 + j) as i64 };
+        }
+        r[eot as usize] = 49407;
+        rows.extend(r);
+    }
+    batches.push(Tensor::from_slice(&rows).view([3, 77]));
+    for tokens in batches {
+        let full = tch::no_grad(|| text.forward(&tokens)).unwrap();
+        let shared = tch::no_grad(|| text.forward_shared_prefix(&tokens)).unwrap();
+        assert_eq!(shared.size(), full.size());
+        assert_eq!(max_abs(&full, &shared), 0.0, "the shared prefix changed the features");
+    }
+    let empty = Tensor::zeros([0, 77], (Kind::Int64, tch::Device::Cpu));
+    assert_eq!(tch::no_grad(|| text.forward_shared_prefix(&empty)).unwrap().size()[0], 0);
+}
+
+#[test]
 fn fused_attention_stays_within_1e5_of_the_plain_path() {
     let plain =
         tiny_model_from(&tiny_checkpoint(), RunOptions { attention: AttentionImpl::Plain, ..RunOptions::default() });

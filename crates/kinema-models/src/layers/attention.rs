@@ -62,6 +62,11 @@ impl MultiheadAttention {
         })
     }
 
+    /// The module path (`visual.transformer.resblocks.0.attn`) errors name.
+    pub(crate) fn path_str(&self) -> &str {
+        &self.path
+    }
+
     /// The number of heads.
     pub fn heads(&self) -> i64 {
         self.heads
@@ -75,23 +80,30 @@ impl MultiheadAttention {
     /// Self-attention: `x` [L, N, W] -> [L, N, W]. `mask` is an additive float mask
     /// [L, L] (`-inf` where attention is forbidden) or `None`.
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, ModelError> {
-        let err = torch_err(&self.path);
+        let (l, n) = self.check_input(x)?;
+        let (q, k, v) = self.project(x, l, n)?;
+        let out = self.attend(&q, &k, &v, mask)?;
+        self.merge(&out, l, n)
+    }
+
+    /// `(L, N)` of an input `[L, N, W]`, or an error naming this module.
+    pub(crate) fn check_input(&self, x: &Tensor) -> Result<(i64, i64), ModelError> {
         let size = x.size();
-        let (l, n, w) = match size.as_slice() {
-            [l, n, w] if *w == self.width => (*l, *n, *w),
-            _ => {
-                return Err(ModelError::Input {
-                    module: self.path.clone(),
-                    message: format!("expected input [L, N, {}], got {:?}", self.width, size),
-                })
-            }
-        };
-        let h = self.heads;
-        let hd = w / h;
-        // One packed projection, split into Q, K, V like PyTorch's `_in_projection_packed`.
+        match size.as_slice() {
+            [l, n, w] if *w == self.width => Ok((*l, *n)),
+            _ => Err(ModelError::Input {
+                module: self.path.clone(),
+                message: format!("expected input [L, N, {}], got {:?}", self.width, size),
+            }),
+        }
+    }
+
+    /// The queries, keys and values of `x` [L, N, W], each `[N, H, L, W / H]`.
+    pub(crate) fn project(&self, x: &Tensor, l: i64, n: i64) -> Result<(Tensor, Tensor, Tensor), ModelError> {
+        let err = torch_err(&self.path);
+        let (h, hd) = (self.heads, self.width / self.heads);
         let qkv = x.f_linear(&self.in_proj_weight, Some(&self.in_proj_bias)).map_err(&err)?;
         let parts = qkv.f_chunk(3, -1).map_err(&err)?;
-        // [L, N, W] -> [N, H, L, hd]
         let heads = |t: &Tensor| -> Result<Tensor, ModelError> {
             t.f_contiguous()
                 .and_then(|t| t.f_view([l, n * h, hd]))
@@ -99,18 +111,30 @@ impl MultiheadAttention {
                 .and_then(|t| t.f_view([n, h, l, hd]))
                 .map_err(&err)
         };
-        let (q, k, v) = (heads(&parts[0])?, heads(&parts[1])?, heads(&parts[2])?);
+        Ok((heads(&parts[0])?, heads(&parts[1])?, heads(&parts[2])?))
+    }
+
+    /// `softmax(Q K^T / sqrt(d) + mask) V` for `[N, H, Lq, d]` queries and `[N, H, Lk, d]`
+    /// keys and values, with an additive mask `[Lq, Lk]`, by the chosen kernel.
+    pub(crate) fn attend(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor, ModelError> {
+        let err = torch_err(&self.path);
         let mask = match mask {
             Some(m) => Some(m.f_to_kind(q.kind()).map_err(&err)?),
             None => None,
         };
-        let out = match self.imp {
+        match self.imp {
             AttentionImpl::Fused => {
-                Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), 0.0, false, None::<f64>, false)
-                    .map_err(&err)?
+                Tensor::f_scaled_dot_product_attention(q, k, v, mask.as_ref(), 0.0, false, None::<f64>, false)
+                    .map_err(&err)
             }
             AttentionImpl::Plain => {
-                let scale = 1.0 / (hd as f64).sqrt();
+                let scale = 1.0 / ((self.width / self.heads) as f64).sqrt();
                 let scores = q.f_mul_scalar(scale).and_then(|q| q.f_matmul(&k.f_transpose(-2, -1)?)).map_err(&err)?;
                 let scores = match &mask {
                     Some(m) => scores.f_add(m).map_err(&err)?,
@@ -120,16 +144,19 @@ impl MultiheadAttention {
                 scores
                     .f_softmax(-1, Kind::Float)
                     .and_then(|p| p.f_to_kind(kind))
-                    .and_then(|p| p.f_matmul(&v))
-                    .map_err(&err)?
+                    .and_then(|p| p.f_matmul(v))
+                    .map_err(&err)
             }
-        };
-        // [N, H, L, hd] -> [L, N, W]
+        }
+    }
+
+    /// Heads `[N, H, L, d]` back to `[L, N, W]`, through `out_proj`.
+    pub(crate) fn merge(&self, out: &Tensor, l: i64, n: i64) -> Result<Tensor, ModelError> {
         let out = out
             .f_permute([2, 0, 1, 3])
             .and_then(|t| t.f_contiguous())
-            .and_then(|t| t.f_view([l, n, w]))
-            .map_err(&err)?;
+            .and_then(|t| t.f_view([l, n, self.width]))
+            .map_err(torch_err(&self.path))?;
         self.out_proj.forward(&out)
     }
 }

@@ -59,6 +59,11 @@ pub struct ResidualAttentionBlock {
 }
 
 impl ResidualAttentionBlock {
+    /// The module path errors name.
+    pub(crate) fn path_str(&self) -> &str {
+        &self.path
+    }
+
     /// Creates a block of width `width` with `heads` heads under `p`.
     pub fn new(
         p: &nn::Path<'_>,

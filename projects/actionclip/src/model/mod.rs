@@ -49,8 +49,8 @@ pub struct ActionClipSpec {
 pub struct RunOptions {
     /// Attention kernel.
     pub attention: AttentionImpl,
-    /// Encode prompts only up to the batch's last end-of-text token (same features,
-    /// faster).
+    /// Encode prompts only up to the batch's last end-of-text token, and a template's
+    /// shared leading words once, for the label set's features (same features, faster).
     pub truncate_prompts: bool,
     /// Keep text features on disk here, keyed by weights + prompts.
     pub text_cache_dir: Option<PathBuf>,

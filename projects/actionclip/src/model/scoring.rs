@@ -34,13 +34,20 @@ impl ActionClip {
             }
         }
         let tokens = prompts.tokens().f_to_device(self.vs.device()).map_err(err("text"))?;
+        let classes = prompts.num_classes().max(1) as i64;
         let feats = tch::no_grad(|| -> Result<Tensor, ModelError> {
             // Chunks bound the activation memory (6400 prompts at once need several GB).
-            // With truncation, prompts are grouped by length first so each chunk stops
-            // at its own last end-of-text token; rows are put back in order after.
+            // With truncation, each template's prompts are grouped by length, so a chunk
+            // shares the template's words before the label (run once) and stops at its
+            // own last end-of-text token; rows are put back in order after.
             let e = err("text");
             let order = if self.options.truncate_prompts {
-                tokens.f_argmax(-1, false).and_then(|eot| eot.f_argsort(0, false)).map_err(&e)?
+                let template = Tensor::f_arange(rows, (Kind::Int64, tokens.device()))
+                    .and_then(|r| r.f_div_scalar_mode(classes, "floor"))
+                    .map_err(&e)?;
+                let eot = tokens.f_argmax(-1, false).map_err(&e)?;
+                let key = (template * prompts.tokens().size()[1]).f_add(&eot).map_err(&e)?;
+                key.f_argsort_stable(true, 0, false).map_err(&e)?
             } else {
                 Tensor::f_arange(rows, (Kind::Int64, tokens.device())).map_err(&e)?
             };
@@ -48,9 +55,15 @@ impl ActionClip {
             let mut parts = Vec::new();
             let mut start = 0;
             while start < rows {
-                let n = TEXT_CHUNK.min(rows - start);
+                // A chunk stays within one template's rows.
+                let n = TEXT_CHUNK.min(rows - start).min(classes - start % classes);
                 let chunk = sorted.f_narrow(0, start, n).map_err(&e)?;
-                parts.push(l2_normalize(&self.encode_text(&chunk)?).map_err(&e)?);
+                let f = if self.options.truncate_prompts {
+                    self.clip.text.forward_shared_prefix(&chunk)?
+                } else {
+                    self.clip.text.forward(&chunk)?
+                };
+                parts.push(l2_normalize(&f).map_err(&e)?);
                 start += n;
             }
             let feats = Tensor::f_cat(&parts, 0).map_err(&e)?;
