@@ -19,7 +19,7 @@ use kinema_core::registry::{build, BuildSite, Built};
 use kinema_torch::checkpoint::{load_checkpoint_lenient, Checkpoint, LoadMode, LoadReport, OPTIMIZER_PREFIX};
 use serde_json::Value;
 
-use crate::layers::init::without_random_init;
+use crate::layers::init::{without_init, without_random_init};
 use crate::recognizer::{ModelContext, ModelError, Recognizer, RecognizerKind};
 
 /// Recognises the checkpoints of one model family and tells the `model` table that
@@ -125,25 +125,27 @@ fn model_table_without_classes(ck: &Checkpoint) -> Result<Value, ModelError> {
     })
 }
 
-/// Copies `ck`'s tensors, renamed by the model, into `model`. Strict: every parameter
+/// Loads `ck`'s tensors, renamed by the model, into `model`. Strict: every parameter
 /// must be there with its shape and nothing else (else an error naming every mismatch,
-/// and nothing changes); non-strict: what matches is copied and the report says the rest.
+/// and nothing changes); non-strict: what matches is loaded and the report says the rest.
+/// The parameters take over the checkpoint's memory where they can
+/// ([`load_into_varstore_sharing`](kinema_torch::checkpoint::load_into_varstore_sharing)):
+/// `ck` is read to be loaded once.
 pub fn load_weights(model: &mut dyn Recognizer, ck: &Checkpoint, mode: LoadMode) -> Result<LoadReport, ModelError> {
     let tensors = model.adapt_weights(ck)?;
     let source = ck.path.display().to_string();
     // Through `var_store_mut`: models drop caches derived from their weights.
-    let report =
-        kinema_torch::checkpoint::load_into_varstore(model.var_store_mut(), &tensors, mode, &source).map_err(|e| {
-            match e {
-                kinema_torch::checkpoint::CheckpointError::Mismatch(report) => ModelError::Weights(report),
-                other => ModelError::Checkpoint(other),
-            }
-        })?;
+    let report = kinema_torch::checkpoint::load_into_varstore_sharing(model.var_store_mut(), &tensors, mode, &source)
+        .map_err(|e| match e {
+        kinema_torch::checkpoint::CheckpointError::Mismatch(report) => ModelError::Weights(report),
+        other => ModelError::Checkpoint(other),
+    })?;
     Ok(report)
 }
 
 /// Builds the model of the table `table` (at `site`) and, when `weights` is given, loads
-/// them with `mode`, skipping the random initialisation.
+/// them with `mode`, skipping the random initialisation (and, for a strict load, which
+/// overwrites every parameter or fails, any initialisation).
 pub fn build_model(
     table: &Value,
     site: &BuildSite<'_>,
@@ -151,6 +153,7 @@ pub fn build_model(
     weights: Option<(&Checkpoint, LoadMode)>,
 ) -> Result<Built<dyn Recognizer>, ModelError> {
     let mut built = match weights {
+        Some((_, LoadMode::Strict)) => without_init(|| build::<RecognizerKind>(table, site, ctx))?,
         Some(_) => without_random_init(|| build::<RecognizerKind>(table, site, ctx))?,
         None => build::<RecognizerKind>(table, site, ctx)?,
     };

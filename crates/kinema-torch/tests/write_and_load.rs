@@ -6,8 +6,8 @@ mod common;
 
 use common::{ckpt, fixture, values};
 use kinema_torch::checkpoint::{
-    load_checkpoint, load_file_into_varstore, load_into_tensors, load_into_varstore, load_safetensors,
-    save_safetensors, CheckpointError, CheckpointFormat, LoadMode,
+    load_checkpoint, load_file_into_varstore, load_into_tensors, load_into_varstore, load_into_varstore_sharing,
+    load_safetensors, save_safetensors, CheckpointError, CheckpointFormat, LoadMode,
 };
 use serde_json::json;
 use tch::{nn, Device, Kind, Tensor};
@@ -176,6 +176,40 @@ fn strict_load_converts_fp16_into_fp32_variables() {
     let w = vs.variables()["w"].shallow_clone();
     assert_eq!(w.kind(), Kind::Float);
     assert_eq!(values(&w), vec![0.5, -3.0]);
+}
+
+#[test]
+fn sharing_load_takes_over_what_it_can_and_copies_the_rest() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    for name in ["own", "half", "view_a", "view_b", "strided"] {
+        let _ = vs.root().zeros(name, &[2]);
+    }
+    let own = Tensor::from_slice(&[1.0f32, 2.0]);
+    let flat = Tensor::from_slice(&[3.0f32, 4.0, 5.0]);
+    let wide = Tensor::from_slice(&[6.0f32, 0.0, 7.0, 0.0]);
+    let src = vec![
+        ("own".to_string(), own.shallow_clone()),
+        ("half".to_string(), Tensor::from_slice(&[0.5f32, 1.5]).to_kind(Kind::Half)),
+        // Two overlapping views of one storage: neither may be taken over.
+        ("view_a".to_string(), flat.narrow(0, 0, 2)),
+        ("view_b".to_string(), flat.narrow(0, 1, 2)),
+        ("strided".to_string(), wide.slice(0, 0, 4, 2)),
+    ];
+    let report = load_into_varstore_sharing(&vs, &src, LoadMode::Strict, "in-memory").unwrap();
+    assert_eq!(report.loaded, 5);
+    let vars = vs.variables();
+    assert_eq!(vars["own"].data_ptr(), own.data_ptr(), "same dtype, contiguous, alone: taken over");
+    assert!(vars["own"].requires_grad(), "still a trainable variable");
+    for (name, want) in [("half", [0.5, 1.5]), ("view_a", [3.0, 4.0]), ("view_b", [4.0, 5.0]), ("strided", [6.0, 7.0])]
+    {
+        assert_ne!(vars[name].data_ptr(), src.iter().find(|(n, _)| n == name).unwrap().1.data_ptr(), "{name} copied");
+        assert_eq!(values(&vars[name]), want.to_vec(), "{name}");
+    }
+    assert_eq!(vars["half"].kind(), Kind::Float);
+    let mut a = vars["view_a"].shallow_clone();
+    let _ = tch::no_grad(|| a.f_add_(&Tensor::from(10.0f32)).unwrap());
+    assert_eq!(values(&vars["view_b"]), vec![4.0, 5.0], "copied variables share nothing");
+    assert_eq!(values(&flat), vec![3.0, 4.0, 5.0]);
 }
 
 #[test]

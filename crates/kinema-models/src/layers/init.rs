@@ -9,27 +9,50 @@ use std::cell::Cell;
 use tch::nn::{self, Init};
 use tch::{Kind, Tensor};
 
+/// How [`var`] initialises the parameters it creates on this thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InitMode {
+    /// PyTorch's initialisation.
+    Default,
+    /// Random parameters start at zero; constants as usual.
+    SkipRandom,
+    /// Nothing is written (`torch.empty`): a strict load overwrites every parameter.
+    Nothing,
+}
+
 thread_local! {
-    static SKIP_RANDOM_INIT: Cell<bool> = const { Cell::new(false) };
+    static INIT_MODE: Cell<InitMode> = const { Cell::new(InitMode::Default) };
+}
+
+fn with_init_mode<T>(mode: InitMode, build: impl FnOnce() -> T) -> T {
+    struct Restore(InitMode);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            INIT_MODE.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(INIT_MODE.with(|s| s.replace(mode)));
+    build()
 }
 
 /// Runs `build` with random initialisation turned off on this thread: random parameters
 /// start at zero and the in-place random re-initialisations do nothing. For models whose
-/// every parameter a checkpoint is about to overwrite (drawing 150 M random numbers
-/// costs about a second on a laptop CPU); the caller must then load strictly.
+/// parameters a checkpoint is about to overwrite (drawing 150 M random numbers costs
+/// about a second on a laptop CPU), where a non-strict load may leave some as they are.
 pub fn without_random_init<T>(build: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            SKIP_RANDOM_INIT.with(|s| s.set(self.0));
-        }
-    }
-    let _restore = Restore(SKIP_RANDOM_INIT.with(|s| s.replace(true)));
-    build()
+    with_init_mode(InitMode::SkipRandom, build)
+}
+
+/// Runs `build` with parameters left unwritten on this thread (`torch.empty`; the random
+/// re-initialisations do nothing): only for a strict load, which fails unless it
+/// overwrites every parameter. Writing 600 MB of zeros that the checkpoint replaces costs
+/// a quarter of a warm `tools/infer` run.
+pub fn without_init<T>(build: impl FnOnce() -> T) -> T {
+    with_init_mode(InitMode::Nothing, build)
 }
 
 fn skipping_random_init() -> bool {
-    SKIP_RANDOM_INIT.with(Cell::get)
+    INIT_MODE.with(Cell::get) != InitMode::Default
 }
 
 /// Creating or re-initialising a parameter failed.
@@ -46,12 +69,17 @@ pub struct InitError {
 
 /// Creates the trainable parameter `name` under `p` with shape `dims`.
 pub fn var(p: &nn::Path<'_>, name: &str, dims: &[i64], init: Init) -> Result<Tensor, InitError> {
-    let init = match init {
-        Init::Const(_) => init,
-        _ if skipping_random_init() => Init::Const(0.0),
-        _ => init,
+    let error = |source| InitError { name: p.path(name), dims: dims.to_vec(), source };
+    let init = match (INIT_MODE.with(Cell::get), init) {
+        (InitMode::Nothing, _) => {
+            let t = Tensor::f_empty(dims, (p.kind(), p.device())).map_err(error)?;
+            return Ok(p.add(name, t, true));
+        }
+        (_, Init::Const(c)) => Init::Const(c),
+        (InitMode::SkipRandom, _) => Init::Const(0.0),
+        (InitMode::Default, init) => init,
     };
-    p.f_var(name, dims, init).map_err(|source| InitError { name: p.path(name), dims: dims.to_vec(), source })
+    p.f_var(name, dims, init).map_err(error)
 }
 
 /// PyTorch's `nn.Linear` weight init: kaiming-uniform with a = sqrt(5), i.e. U(+-1/sqrt(fan_in)).
@@ -126,5 +154,10 @@ mod tests {
         assert_eq!(Vec::<f32>::try_from(&b).unwrap(), [3.0; 2], "constants stay, normal_ does nothing");
         let c = var(&vs.root(), "c", &[64], Init::Randn { mean: 0.0, stdev: 1.0 }).unwrap();
         assert!(c.abs().sum(Kind::Float).double_value(&[]) > 1.0, "random again outside");
+        let d = without_init(|| var(&vs.root(), "d", &[3, 5], Init::Const(2.0)).unwrap());
+        assert_eq!((d.size(), d.requires_grad()), (vec![3, 5], true), "created, trainable, not written");
+        assert!(vs.variables().contains_key("d"));
+        let e = var(&vs.root(), "e", &[2], Init::Const(2.0)).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&e).unwrap(), [2.0; 2], "written again outside");
     }
 }

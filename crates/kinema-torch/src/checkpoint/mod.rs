@@ -35,7 +35,10 @@ pub use ndarray::NdArray;
 pub use pickle::PickleError;
 pub use safetensors_io::{load_safetensors, save_safetensors, write_atomically, META_KEY, ORDER_KEY};
 pub use state_dict::{state_dict_from_value, strip_prefix, tensors_of, MODULE_PREFIX};
-pub use strict::{load_file_into_varstore, load_into_tensors, load_into_varstore, LoadMode, LoadReport, ShapeMismatch};
+pub use strict::{
+    load_file_into_varstore, load_into_tensors, load_into_varstore, load_into_varstore_sharing, LoadMode, LoadReport,
+    ShapeMismatch,
+};
 pub use torch_save::{load_pickle, save_pickle, save_pytorch};
 pub use torch_zip::load_pytorch;
 pub use torchscript::{load_torchscript, OPENAI_CLIP_EXTRA_KEYS};

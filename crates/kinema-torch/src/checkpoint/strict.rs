@@ -95,6 +95,16 @@ pub fn load_into_tensors<'a>(
     mode: LoadMode,
     source_name: &str,
 ) -> Result<LoadReport> {
+    load_pairs(targets, source, mode, source_name, false)
+}
+
+fn load_pairs<'a>(
+    targets: impl IntoIterator<Item = (&'a str, &'a Tensor)>,
+    source: &[(String, Tensor)],
+    mode: LoadMode,
+    source_name: &str,
+    share: bool,
+) -> Result<LoadReport> {
     let by_name: HashMap<&str, &Tensor> = source.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let mut report = LoadReport { source: source_name.to_string(), ..LoadReport::default() };
     let mut pairs = Vec::new();
@@ -120,10 +130,12 @@ pub fn load_into_tensors<'a>(
     if mode == LoadMode::Strict && !report.is_clean() {
         return Err(CheckpointError::Mismatch(Box::new(report)));
     }
+    let adoptable = if share { adoptable_sources(&pairs) } else { vec![false; pairs.len()] };
     tch::no_grad(|| -> Result<()> {
-        for (name, var, src) in &pairs {
+        for ((name, var, src), adopt) in pairs.iter().zip(adoptable) {
             let mut dst = var.shallow_clone();
-            dst.f_copy_(src).map_err(|e| {
+            let done = if adopt { dst.f_set_data(src) } else { dst.f_copy_(src) };
+            done.map_err(|e| {
                 CheckpointError::content(source_name, format!("copying `{name}` into the model failed: {e}"))
             })?;
         }
@@ -136,6 +148,36 @@ pub fn load_into_tensors<'a>(
     Ok(report)
 }
 
+/// Which sources a variable can take over instead of copying (`set_data`: no second copy
+/// of the weights in memory, no time spent copying): those already in the variable's
+/// dtype, on the CPU like it, contiguous, and not overlapping another source's memory (two
+/// variables must never share storage). The others are copied.
+fn adoptable_sources(pairs: &[(&str, &Tensor, &Tensor)]) -> Vec<bool> {
+    let span = |t: &Tensor| {
+        let start = t.data_ptr() as usize;
+        (start, start + t.numel() * t.kind().elt_size_in_bytes())
+    };
+    let mut spans: Vec<(usize, usize)> = pairs.iter().map(|(_, _, src)| span(src)).collect();
+    spans.sort_unstable();
+    let overlaps = |s: (usize, usize)| {
+        let i = spans.partition_point(|x| *x < s);
+        let before = i > 0 && spans[i - 1].1 > s.0;
+        let after = spans.get(i + 1).is_some_and(|x| x.0 < s.1);
+        before || after
+    };
+    pairs
+        .iter()
+        .map(|(_, var, src)| {
+            let cpu = var.device() == tch::Device::Cpu && src.device() == tch::Device::Cpu;
+            cpu && var.kind() == src.kind()
+                && src.is_contiguous()
+                && var.is_contiguous()
+                && src.numel() > 0
+                && !overlaps(span(src))
+        })
+        .collect()
+}
+
 /// Loads `source` into the variables of `vs` (names are the `.`-joined VarStore paths, which
 /// match PyTorch state-dict keys). See [`load_into_tensors`].
 pub fn load_into_varstore(
@@ -145,7 +187,21 @@ pub fn load_into_varstore(
     source_name: &str,
 ) -> Result<LoadReport> {
     let vars = vs.variables();
-    load_into_tensors(vars.iter().map(|(n, t)| (n.as_str(), t)), source, mode, source_name)
+    load_pairs(vars.iter().map(|(n, t)| (n.as_str(), t)), source, mode, source_name, false)
+}
+
+/// [`load_into_varstore`] where a variable takes over its source tensor's memory instead
+/// of copying it, whenever it can (same dtype, CPU, contiguous, overlapping no other
+/// source): loading a 600 MB checkpoint then writes nothing. Afterwards the variables
+/// share memory with `source`: for a checkpoint read to be loaded once, not for tensors
+/// the caller goes on using or loads into a second model.
+pub fn load_into_varstore_sharing(
+    vs: &VarStore,
+    source: &[(String, Tensor)],
+    mode: LoadMode,
+    name: &str,
+) -> Result<LoadReport> {
+    load_pairs(vs.variables().iter().map(|(n, t)| (n.as_str(), t)), source, mode, name, true)
 }
 
 /// Reads the checkpoint at `path` (any supported format) and loads it into `vs`.
