@@ -114,8 +114,14 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// One multi-rank run at a time in this test binary: two tests' runs at once could draw the
+/// same free port between `free_port` and the store's bind, and would slow each other's
+/// rendezvous on 2 cores.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Starts `world` workers and returns their exit statuses and stderr texts.
 fn run_ranks(dir: &Path, world: usize, env: &[(&str, &str)]) -> Vec<(std::process::ExitStatus, String)> {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let port = free_port().to_string();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..world)
@@ -151,8 +157,15 @@ fn run_ranks(dir: &Path, world: usize, env: &[(&str, &str)]) -> Vec<(std::proces
 }
 
 fn spawn_ranks(dir: &Path, world: usize, env: &[(&str, &str)]) {
-    for (rank, (status, stderr)) in run_ranks(dir, world, env).into_iter().enumerate() {
-        assert!(status.success(), "rank {rank} failed: {status:?}\n{stderr}");
+    let ranks = run_ranks(dir, world, env);
+    if ranks.iter().any(|(status, _)| !status.success()) {
+        // Every rank's output: the first to fail is not always the one that says why.
+        let report: Vec<String> = ranks
+            .iter()
+            .enumerate()
+            .map(|(rank, (status, stderr))| format!("rank {rank}: {status:?}\n{stderr}"))
+            .collect();
+        panic!("a rank failed:\n{}", report.join("\n"));
     }
 }
 
