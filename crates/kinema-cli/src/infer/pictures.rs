@@ -21,7 +21,7 @@ const MIN_VIDEO_WIDTH: usize = 320;
 /// Frames decoded at a time for the annotated video.
 const CHUNK: usize = 32;
 
-/// Lines in the timeline figure: the labels with the highest peak.
+/// Lines in the timeline figure at least: every segment's label, then the labels held longest.
 const TIMELINE_LINES: usize = 6;
 
 /// Writes the timeline PNG of `video`'s `windows` and `segments`.
