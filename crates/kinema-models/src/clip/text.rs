@@ -6,7 +6,7 @@ use tch::{nn, Kind, Tensor};
 
 use super::arch::ClipArch;
 use crate::layers::init::{self, InitError};
-use crate::layers::{torch_err, AttentionImpl, KvCache, LayerKv, LayerNorm, LayerNormStyle, Transformer};
+use crate::layers::{torch_err, AttentionImpl, LayerNorm, LayerNormStyle, Transformer};
 use crate::recognizer::ModelError;
 
 /// Truncated prompt batches are cut to a multiple of this many positions.
@@ -216,10 +216,7 @@ impl TextTransformer {
             // matrix-vector path, which sums in another order (last-bit differences).
             let prefix = tokens.f_narrow(0, 0, PREFIX_ROWS.min(b)).and_then(|t| t.f_narrow(1, 0, p)).map_err(&err)?;
             let (_, cache) = self.transformer.forward_causal_after(&self.embed(&prefix, 0)?, None, true)?;
-            let first = |t: &Tensor| t.f_narrow(0, 0, 1);
-            let layers = cache.map(|c| c.layers).unwrap_or_default().into_iter();
-            let layers = layers.map(|l| Ok(LayerKv { k: first(&l.k)?, v: first(&l.v)? }));
-            Some(KvCache { layers: layers.collect::<Result<_, tch::TchError>>().map_err(&err)?, len: p })
+            cache.map(|c| c.row(0)).transpose().map_err(&err)?
         } else {
             None
         };
@@ -232,5 +229,5 @@ impl TextTransformer {
 
 /// OpenAI's causal mask: `-inf` strictly above the diagonal, 0 elsewhere, [len, len].
 pub fn causal_mask(len: i64, device: tch::Device) -> Result<Tensor, tch::TchError> {
-    Tensor::f_full([len, len], f64::NEG_INFINITY, (Kind::Float, device))?.f_triu(1)
+    crate::layers::kv_cache::causal_mask_after(len, 0, len, device)
 }
